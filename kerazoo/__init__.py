@@ -1,0 +1,35 @@
+"""kerazoo: a Keras 3 model zoo with learning-rate and regularization callbacks, recipes and
+MLflow tracking.
+
+    import kerazoo
+    model = kerazoo.build("mlp", units=[128], dropout=0.2)   # a plain keras.Model
+    kerazoo.list_models("*rnn*")
+
+The names below are loaded on first use, so `import kerazoo` (and `kerazoo --help`) does not
+pay for importing Keras and its backend.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_PUBLIC = {
+    "KerazooError": "kerazoo.errors",
+    "ModelInfo": "kerazoo.registry",
+    "build": "kerazoo.registry",
+    "list_models": "kerazoo.registry",
+    "model_info": "kerazoo.registry",
+    "register_callback": "kerazoo.registry",
+    "register_data": "kerazoo.registry",
+    "register_model": "kerazoo.registry",
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'kerazoo' has no attribute {name!r}")

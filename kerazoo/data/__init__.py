@@ -1,0 +1,19 @@
+"""Data loaders. Importing this package registers the built-in loaders.
+
+A loader is `(seed, **kwargs) -> DataSplits`, registered with `@register_data`; plugins add
+more through the `kerazoo.data` entry-point group.
+"""
+
+from kerazoo.data.digits import digits
+from kerazoo.data.splits import DataSplits, Split, split_three_ways
+from kerazoo.registry import data_registry, register_data
+
+
+def load_data(name: str, seed: int = 0, **kwargs) -> DataSplits:
+    """Run the registered loader `name` with the given keywords."""
+    entry = data_registry.get(name)
+    entry.check_keywords(kwargs, "data loader")
+    return entry(seed=seed, **kwargs)
+
+
+__all__ = ["DataSplits", "Split", "digits", "load_data", "register_data", "split_three_ways"]

@@ -1,0 +1,98 @@
+"""The shape every data loader returns, and the deterministic split they share."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+# x may be one array or a tuple of arrays (multi-input models such as seq2seq).
+Arrays = np.ndarray | tuple[np.ndarray, ...]
+
+
+def _first(arrays: Arrays) -> np.ndarray:
+    return arrays[0] if isinstance(arrays, tuple) else arrays
+
+
+def take(arrays: Arrays, index: Any) -> Arrays:
+    """Index one array or every array of a tuple the same way."""
+    if isinstance(arrays, tuple):
+        return tuple(array[index] for array in arrays)
+    return arrays[index]
+
+
+@dataclass
+class Split:
+    x: Arrays
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(_first(self.x))
+
+    def head(self, count: int) -> Split:
+        return Split(take(self.x, slice(0, count)), self.y[:count])
+
+
+@dataclass
+class DataSplits:
+    """Train, validation and test splits plus what the rest of kerazoo needs to know.
+
+    `model_hints` are builder keywords the data determines (input_shape, num_classes,
+    vocabulary_size); the runner passes each one the builder accepts unless the recipe sets it.
+    `extras` carries anything task reports need (class names, the vocabulary, ...).
+    """
+
+    name: str
+    source: str
+    train: Split
+    validation: Split
+    test: Split
+    model_hints: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "validation": len(self.validation),
+                "test": len(self.test)}
+
+    def head(self, train: int, validation: int, test: int) -> DataSplits:
+        """The first samples of each split (for `--smoke`)."""
+        return DataSplits(self.name, self.source, self.train.head(train),
+                          self.validation.head(validation), self.test.head(test),
+                          self.model_hints, self.extras)
+
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for split in (self.train, self.validation, self.test):
+            for array in (*(split.x if isinstance(split.x, tuple) else (split.x,)), split.y):
+                array = np.ascontiguousarray(array)
+                digest.update(str((array.dtype.str, array.shape)).encode())
+                digest.update(array.tobytes())
+        return digest.hexdigest()[:16]
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Name, source, sizes and a content hash: enough to tell two runs' data apart."""
+        sizes = self.sizes()
+        return {"name": self.name, "source": self.source,
+                **{f"{split}_size": size for split, size in sizes.items()},
+                "sha256": self.content_hash()}
+
+
+def split_three_ways(
+    x: Arrays, y: np.ndarray, seed: int, validation_fraction: float, test_fraction: float,
+    stratify: bool = True,
+) -> tuple[Split, Split, Split]:
+    """A deterministic train/validation/test split for a seed (stratified for class labels)."""
+    index = np.arange(len(y))
+    labels = y if stratify else None
+    rest, test_index = train_test_split(index, test_size=test_fraction, random_state=seed,
+                                        stratify=labels)
+    relative_validation = validation_fraction / (1.0 - test_fraction)
+    train_index, validation_index = train_test_split(
+        rest, test_size=relative_validation, random_state=seed,
+        stratify=labels[rest] if stratify else None,
+    )
+    return tuple(Split(take(x, part), y[part])
+                 for part in (train_index, validation_index, test_index))

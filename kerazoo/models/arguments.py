@@ -1,0 +1,92 @@
+"""Checks for builder arguments.
+
+Each raises `KerazooError` (a `ValueError`) whose message names the argument, says what is
+accepted and ends with `Received: name=value`, so a recipe typo is caught before training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import keras
+
+from kerazoo.errors import KerazooError, did_you_mean
+
+
+def fail(argument: str, accepted: str, value: Any) -> KerazooError:
+    return KerazooError(f"`{argument}` must be {accepted}. Received: {argument}={value!r}")
+
+
+def positive_int(argument: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise fail(argument, "a positive integer", value)
+    return value
+
+
+def positive_ints(argument: str, value: Any, allow_empty: bool = False) -> tuple[int, ...]:
+    """A sequence of positive integers; a lone integer is taken as a one-element sequence."""
+    values = (value,) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(values, Sequence) or isinstance(values, str):
+        raise fail(argument, "a list of positive integers", value)
+    if not values and not allow_empty:
+        raise fail(argument, "a non-empty list of positive integers", value)
+    if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+        raise fail(argument, "a list of positive integers", value)
+    return tuple(values)
+
+
+def fraction(argument: str, value: Any, *, inclusive_high: bool = False) -> float:
+    """A probability-like number in [0, 1) (or [0, 1] when `inclusive_high`)."""
+    high_ok = inclusive_high and value == 1
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+        0 <= value < 1 or high_ok
+    ):
+        accepted = "a number in [0, 1]" if inclusive_high else "a number in [0, 1)"
+        raise fail(argument, accepted, value)
+    return float(value)
+
+
+def non_negative(argument: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise fail(argument, "a non-negative number", value)
+    return float(value)
+
+
+def one_of(argument: str, value: Any, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    if value not in choices:
+        raise KerazooError(
+            f"`{argument}` must be one of {', '.join(map(repr, choices))}"
+            f"{did_you_mean(str(value), choices)}. Received: {argument}={value!r}"
+        )
+    return value
+
+
+def shape(argument: str, value: Any, ranks: Iterable[int] = (1, 2, 3)) -> tuple[int, ...]:
+    """An input shape without the batch axis, of one of the given ranks."""
+    ranks = tuple(ranks)
+    accepted = f"a list of {' or '.join(map(str, ranks))} positive integers"
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) not in ranks:
+        raise fail(argument, accepted, value)
+    if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value):
+        raise fail(argument, accepted, value)
+    return tuple(value)
+
+
+def activation(argument: str, value: Any) -> str:
+    """A Keras activation given by name (names keep the model serializable)."""
+    if not isinstance(value, str):
+        raise fail(argument, "the name of a Keras activation, e.g. 'relu'", value)
+    try:
+        keras.activations.get(value)
+    except (ValueError, TypeError):
+        known = [name for name in dir(keras.activations)
+                 if not name.startswith("_") and name not in ("get", "serialize", "deserialize")]
+        raise KerazooError(
+            f"`{argument}` must be the name of a Keras activation"
+            f"{did_you_mean(value, known)}. Received: {argument}={value!r}"
+        ) from None
+    return value

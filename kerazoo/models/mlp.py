@@ -1,0 +1,57 @@
+"""Multi-layer perceptron: the model of backprop, ReLU and dropout lessons."""
+
+from __future__ import annotations
+
+import keras
+
+from kerazoo.models import arguments
+from kerazoo.registry import register_model
+
+
+def l1_l2_or_none(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
+    """An L1L2 regularizer, or None when both strengths are zero (keeps configs clean)."""
+    l1 = arguments.non_negative("l1", l1)
+    l2 = arguments.non_negative("l2", l2)
+    return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
+
+
+@register_model(task="classification", input_kind="tabular", family="mlp")
+def mlp(
+    input_shape=(64,),
+    units=(256, 128),
+    activation="relu",
+    dropout=0.0,
+    l1=0.0,
+    l2=0.0,
+    batch_normalization=False,
+    num_classes=10,
+) -> keras.Model:
+    """Dense layers of `units` widths, each followed by optional batch norm and dropout.
+
+    Inputs of rank > 1 (images) are flattened first. The output is a softmax over
+    `num_classes`; pair it with sparse categorical cross-entropy on integer labels.
+    """
+    input_shape = arguments.shape("input_shape", input_shape)
+    units = arguments.positive_ints("units", units, allow_empty=True)
+    activation = arguments.activation("activation", activation)
+    dropout = arguments.fraction("dropout", dropout)
+    num_classes = arguments.positive_int("num_classes", num_classes)
+    if num_classes < 2:
+        raise arguments.fail("num_classes", "at least 2", num_classes)
+    regularizer = l1_l2_or_none(l1, l2)
+
+    inputs = keras.Input(shape=input_shape, name="features")
+    hidden = keras.layers.Flatten()(inputs) if len(input_shape) > 1 else inputs
+    for index, width in enumerate(units):
+        hidden = keras.layers.Dense(
+            width, kernel_regularizer=regularizer, name=f"dense_{index}"
+        )(hidden)
+        if batch_normalization:
+            hidden = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(hidden)
+        hidden = keras.layers.Activation(activation, name=f"{activation}_{index}")(hidden)
+        if dropout:
+            hidden = keras.layers.Dropout(dropout, name=f"dropout_{index}")(hidden)
+    outputs = keras.layers.Dense(
+        num_classes, activation="softmax", kernel_regularizer=regularizer, name="probabilities"
+    )(hidden)
+    return keras.Model(inputs, outputs, name="mlp")

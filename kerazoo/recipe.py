@@ -1,0 +1,272 @@
+"""Recipes: YAML data validated into typed objects before anything trains.
+
+A recipe file is parsed with `yaml.safe_load` (it can never execute code), merged with the
+`smoke:` overrides under `--smoke` and with `--set key=value` overrides, then validated by
+pydantic and checked against the registries. Every error names the key path.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from kerazoo.errors import KerazooError, did_you_mean
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+
+
+class NamedSection(BaseModel):
+    """A registry name plus the keyword arguments for what it names."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Train(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    epochs: int = Field(10, ge=1, description="passes over the training split")
+    batch_size: int = Field(32, ge=1)
+    optimizer: str = Field("adam", description="a Keras optimizer name: adam, sgd, adamw, ...")
+    optimizer_kwargs: dict[str, Any] = Field(default_factory=dict,
+                                             description="extra optimizer arguments")
+    learning_rate: float | Literal["auto"] = Field(
+        1e-3, description="'auto' runs the LR range test first and uses its suggestion")
+    loss: str | None = Field(None, description="default: the model's task default")
+    metrics: list[str] | None = Field(None, description="default: the model's task default")
+    shuffle: bool = True
+    jit_compile: bool | Literal["auto"] = "auto"
+    deterministic: bool = Field(True, description="enforce deterministic TensorFlow ops")
+
+
+class Quality(BaseModel):
+    """The floor a recipe promises at its default size, checked by `make test-slow`."""
+
+    model_config = ConfigDict(extra="forbid")
+    metric: str
+    floor: float
+    mode: Literal["max", "min"] = "max"
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    experiment: str = Field(description="MLflow experiment; recipes on the same data share one")
+    seed: int = 0
+    model: NamedSection
+    data: NamedSection
+    train: Train = Field(default_factory=Train)
+    callbacks: list[NamedSection] = Field(default_factory=list)
+    quality: Quality | None = None
+    smoke: dict[str, Any] = Field(
+        default_factory=dict, description="dotted overrides applied under --smoke")
+    _source_path: Path | None = PrivateAttr(None)
+
+    @property
+    def source_path(self) -> Path | None:
+        """The file the recipe was read from, if any."""
+        return self._source_path
+
+    def resolved(self) -> dict[str, Any]:
+        """The whole recipe as plain data, extras included (what gets logged)."""
+        return self.model_dump(mode="json")
+
+    def content_hash(self) -> str:
+        text = json.dumps(self.resolved(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# --- finding and reading recipe files ----------------------------------------------------------
+
+def recipe_dirs() -> list[Path]:
+    """Where recipe names are looked up: $KERAZOO_RECIPES, ./recipes, then kerazoo's own."""
+    dirs = [Path(path) for path in os.environ.get("KERAZOO_RECIPES", "").split(os.pathsep)
+            if path]
+    dirs += [Path.cwd() / "recipes", RECIPES_DIR]
+    unique: list[Path] = []
+    for directory in dirs:
+        if directory.resolve() not in [d.resolve() for d in unique]:
+            unique.append(directory)
+    return unique
+
+
+def available_recipes() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for directory in reversed(recipe_dirs()):  # earlier directories win
+        for path in sorted(directory.glob("*.yaml")):
+            found[path.stem] = path
+    return dict(sorted(found.items()))
+
+
+def find_recipe(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        if not path.is_file():
+            raise KerazooError(f"recipe file {name_or_path!r} does not exist")
+        return path
+    recipes = available_recipes()
+    if name_or_path not in recipes:
+        raise KerazooError(
+            f"unknown recipe {name_or_path!r}{did_you_mean(name_or_path, recipes)}; "
+            f"accepted: {', '.join(recipes)} or a path to a .yaml file"
+        )
+    return recipes[name_or_path]
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise KerazooError(f"cannot read recipe file {str(path)!r}: {error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise KerazooError(f"recipe file {str(path)!r} is not valid YAML{where}: "
+                           f"{problem}") from None
+    if not isinstance(data, dict):
+        raise KerazooError(f"recipe file {str(path)!r} must hold a mapping of keys "
+                           f"(name, model, data, train, ...); it holds "
+                           f"{type(data).__name__}: {str(data)[:60]!r}")
+    return data
+
+
+# --- overrides ---------------------------------------------------------------------------------
+
+def parse_assignment(assignment: str) -> tuple[str, Any]:
+    """'train.epochs=3' -> ('train.epochs', 3); the value is read as YAML (3, 0.1, [64, 32])."""
+    key, separator, text = assignment.partition("=")
+    key = key.strip()
+    if not separator or not key:
+        raise KerazooError(f"--set takes KEY=VALUE, e.g. --set train.epochs=3. "
+                           f"Received: {assignment!r}")
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        value = text
+    return key, value
+
+
+def set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set a dotted key in nested dicts and lists (`callbacks.0.max_lr`)."""
+    parts = key.split(".")
+    node: Any = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise KerazooError(f"--set {key}: {where!r} is not an index of a list of "
+                                   f"{len(node)} items. Received: {key}={value!r}")
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise KerazooError(f"--set {key}: {'.'.join(parts[:depth])!r} is a value, not a "
+                               f"section. Received: {key}={value!r}")
+
+
+def apply_overrides(data: dict[str, Any], assignments: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = copy.deepcopy(data)
+    for key, value in assignments:
+        set_path(data, key, value)
+    return data
+
+
+# --- validation --------------------------------------------------------------------------------
+
+def _accepted_keys(location: tuple[Any, ...]) -> list[str]:
+    """The keys pydantic accepts at a location, for 'unknown key' messages."""
+    model: type[BaseModel] | None = Recipe
+    for part in location[:-1]:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        model = next((arg for arg in getattr(annotation, "__args__", (annotation,))
+                      if isinstance(arg, type) and issubclass(arg, BaseModel)), None)
+        if model is None and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    return sorted(model.model_fields) if model else []
+
+
+def format_validation_error(error: ValidationError, recipe_name: str) -> str:
+    messages = []
+    for item in error.errors():
+        location = tuple(item["loc"])
+        path = ".".join(str(part) for part in location)
+        if item["type"] == "extra_forbidden":
+            accepted = _accepted_keys(location)
+            messages.append(f"{path}: unknown key{did_you_mean(str(location[-1]), accepted)}; "
+                            f"accepted: {', '.join(accepted)}")
+        elif item["type"] == "missing":
+            messages.append(f"{path}: required key is missing")
+        else:
+            messages.append(f"{path}: {item['msg'].rstrip('.')}. "
+                            f"Received: {path}={item.get('input')!r}")
+    return f"recipe {recipe_name!r}: " + "; ".join(messages)
+
+
+def validate(data: dict[str, Any], recipe_name: str) -> Recipe:
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as error:
+        raise KerazooError(format_validation_error(error, recipe_name)) from None
+    check_names(recipe)
+    return recipe
+
+
+def check_names(recipe: Recipe) -> None:
+    """Every name a recipe uses must exist in its registry, with keywords it accepts."""
+    from kerazoo.registry import callback_registry, data_registry, model_registry
+
+    def check(section: NamedSection, registry, path: str) -> None:
+        try:
+            entry = registry.get(section.name)
+            entry.check_keywords(section.kwargs, registry.kind)
+        except KerazooError as error:
+            raise KerazooError(f"recipe {recipe.name!r}: {path}: {error}") from None
+
+    check(recipe.model, model_registry, "model")
+    check(recipe.data, data_registry, "data")
+    for index, callback in enumerate(recipe.callbacks):
+        check(callback, callback_registry, f"callbacks.{index}")
+
+
+def load_recipe(name_or_path: str, overrides: list[str] | tuple[str, ...] = (),
+                smoke: bool = False) -> Recipe:
+    """Find, read, override and validate a recipe; raises `KerazooError` on any mistake."""
+    assignments = [parse_assignment(item) for item in overrides]
+    path = find_recipe(name_or_path)
+    data = read_yaml(path)
+    data.setdefault("name", path.stem)
+    if smoke:
+        smoke_overrides = data.get("smoke") or {}
+        if not isinstance(smoke_overrides, dict):
+            raise KerazooError(f"recipe {path.stem!r}: smoke: must be a mapping of dotted keys "
+                               f"to values. Received: smoke={smoke_overrides!r}")
+        data = apply_overrides(data, [("train.epochs", 1), *smoke_overrides.items()])
+    data = apply_overrides(data, assignments)
+    recipe = validate(data, str(data.get("name", path.stem)))
+    recipe._source_path = path
+    return recipe
