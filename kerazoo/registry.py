@@ -150,13 +150,16 @@ class ModelInfo:
     family: str
     loss: str | None = None
     metrics: tuple[str, ...] = ()
+    # Keywords that build a tiny version, for the registry-wide tests.
+    tiny: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def for_task(cls, task: str, input_kind: str, family: str, loss: str | None = None,
-                 metrics: tuple[str, ...] | None = None) -> ModelInfo:
+                 metrics: tuple[str, ...] | None = None,
+                 tiny: dict[str, Any] | None = None) -> ModelInfo:
         default_loss, default_metrics = TASK_DEFAULTS.get(task, (None, ()))
         return cls(task, input_kind, family, loss or default_loss,
-                   tuple(metrics) if metrics is not None else default_metrics)
+                   tuple(metrics) if metrics is not None else default_metrics, dict(tiny or {}))
 
 
 model_registry = Registry(
@@ -167,11 +170,14 @@ model_registry = Registry(
 
 def register_model(function: Callable[..., Any] | None = None, *, task: str = "classification",
                    input_kind: str = "tabular", family: str | None = None,
-                   loss: str | None = None, metrics: tuple[str, ...] | None = None):
+                   loss: str | None = None, metrics: tuple[str, ...] | None = None,
+                   tiny: dict[str, Any] | None = None):
     """Register a builder under its function name.
 
     Use bare (`@register_model`) or with metadata (`@register_model(task="regression")`).
-    The function must give every argument a default so `build(name)` works alone.
+    The function must give every argument a default so `build(name)` works alone. `task`
+    picks the default loss and metrics (see TASK_DEFAULTS) unless `loss`/`metrics` are given;
+    `tiny` holds keywords for a tiny version that the registry-wide tests build.
     """
 
     def decorate(builder: Callable[..., Any]) -> Callable[..., Any]:
@@ -184,7 +190,8 @@ def register_model(function: Callable[..., Any] | None = None, *, task: str = "c
                 f"builder {builder.__name__!r} must give every argument a default; "
                 f"missing: {', '.join(missing)}"
             )
-        info = ModelInfo.for_task(task, input_kind, family or builder.__name__, loss, metrics)
+        info = ModelInfo.for_task(task, input_kind, family or builder.__name__, loss, metrics,
+                                  tiny)
         return model_registry.add(builder, info)
 
     return decorate(function) if function is not None else decorate

@@ -15,7 +15,8 @@ def l1_l2_or_none(l1: float, l2: float) -> keras.regularizers.Regularizer | None
     return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
 
 
-@register_model(task="classification", input_kind="tabular", family="mlp")
+@register_model(task="classification", input_kind="tabular", family="mlp",
+                tiny={"units": [8], "num_classes": 3})
 def mlp(
     input_shape=(64,),
     units=(256, 128),
