@@ -105,8 +105,10 @@ def recipes_command() -> None:
 @click.option("--tracking-uri", default=None,
               help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or mlruns/mlflow.db).")
 @click.option("--quiet", is_flag=True, help="No per-epoch progress lines.")
+@click.option("--resume", "resume_run_id", default=None, metavar="RUN_ID",
+              help="Continue this interrupted run from its last completed epoch.")
 def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
-                tracking_uri: str | None, quiet: bool) -> None:
+                tracking_uri: str | None, quiet: bool, resume_run_id: str | None) -> None:
     """Train RECIPE (a name from `kerazoo recipes` or a .yaml path) and log it to MLflow."""
     import_keras_quietly()
     from kerazoo.recipe import load_recipe
@@ -114,7 +116,7 @@ def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
 
     loaded = load_recipe(recipe, overrides, smoke=smoke)
     result = run_recipe(loaded, smoke=smoke, tracking_uri=tracking_uri,
-                        verbose=0 if quiet else 2)
+                        verbose=0 if quiet else 2, resume_run_id=resume_run_id)
     metrics = ", ".join(f"{name}={value:.4f}" for name, value in result.metrics.items())
     click.echo(f"run {result.run_id} ({loaded.name}) finished: {metrics}")
 

@@ -11,11 +11,11 @@ import copy
 import hashlib
 import json
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from kerazoo.errors import KerazooError, did_you_mean
 
@@ -58,6 +58,24 @@ class Quality(BaseModel):
     mode: Literal["max", "min"] = "max"
 
 
+class Outputs(BaseModel):
+    """Files a run writes besides its MLflow artifacts, always inside the run's directory."""
+
+    model_config = ConfigDict(extra="forbid")
+    model_file: str | None = Field(
+        None, description="also save the trained model here, e.g. model.keras")
+
+    @field_validator("model_file")
+    @classmethod
+    def _inside_run_directory(cls, value: str | None) -> str | None:
+        if value is not None:
+            path = PurePosixPath(value)
+            if path.is_absolute() or ".." in path.parts or path.suffix != ".keras":
+                raise ValueError("must be a relative path ending in .keras inside the run's "
+                                 "directory (no '..', not absolute)")
+        return value
+
+
 class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -69,6 +87,7 @@ class Recipe(BaseModel):
     train: Train = Field(default_factory=Train)
     callbacks: list[NamedSection] = Field(default_factory=list)
     quality: Quality | None = None
+    outputs: Outputs = Field(default_factory=Outputs)
     smoke: dict[str, Any] = Field(
         default_factory=dict, description="dotted overrides applied under --smoke")
     _source_path: Path | None = PrivateAttr(None)
@@ -179,7 +198,8 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> None:
             if last:
                 node[part] = value
             else:
-                node = node.setdefault(part, {})
+                # a missing section is created; a missing list (next part an index) is empty
+                node = node.setdefault(part, [] if parts[depth + 1].isdigit() else {})
         else:
             raise KerazooError(f"--set {key}: {'.'.join(parts[:depth])!r} is a value, not a "
                                f"section. Received: {key}={value!r}")
