@@ -268,6 +268,10 @@ def check_names(recipe: Recipe) -> None:
             raise KerazooError(f"recipe {recipe.name!r}: {path}: {error}") from None
 
     check(recipe.model, model_registry, "model")
+    if "seed" in recipe.data.kwargs:
+        raise KerazooError(f"recipe {recipe.name!r}: data: the data loader takes the recipe's "
+                           f"top-level `seed`; remove data.seed. "
+                           f"Received: seed={recipe.data.kwargs['seed']!r}")
     check(recipe.data, data_registry, "data")
     for index, callback in enumerate(recipe.callbacks):
         check(callback, callback_registry, f"callbacks.{index}")

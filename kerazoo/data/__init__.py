@@ -6,16 +6,12 @@ more through the `kerazoo.data` entry-point group.
 
 from kerazoo.data.digits import digits
 from kerazoo.data.splits import DataSplits, Split, split_three_ways
-from kerazoo.errors import KerazooError
 from kerazoo.registry import data_registry, register_data
 
 
 def load_data(name: str, seed: int = 0, **kwargs) -> DataSplits:
     """Run the registered loader `name` with the given keywords."""
     entry = data_registry.get(name)
-    if "seed" in kwargs:
-        raise KerazooError("the data loader takes the recipe's top-level `seed`; remove "
-                           f"data.seed. Received: seed={kwargs['seed']!r}")
     entry.check_keywords(kwargs, "data loader")
     return entry(seed=seed, **kwargs)
 
