@@ -122,3 +122,15 @@ def test_a_mistake_found_before_training_creates_no_run(client):
     with pytest.raises(KerazooError, match="dropout"):
         run_recipe(recipe, verbose=0)
     assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
+
+
+def test_a_nan_loss_stops_training_and_ends_failed_with_the_reason(client):
+    from kerazoo.guards import TrainingDiverged
+
+    recipe = load_recipe("mlp_digits", ["train.optimizer=sgd", "train.learning_rate=1e12",
+                                        "train.epochs=3"], smoke=True)
+    with pytest.raises(TrainingDiverged, match="loss became"):
+        run_recipe(recipe, verbose=0)
+    (run,) = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
+    assert run.info.status == "FAILED"
+    assert run.data.tags["kerazoo.error"].startswith("TrainingDiverged: loss became nan")
