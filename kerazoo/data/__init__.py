@@ -5,6 +5,7 @@ more through the `kerazoo.data` entry-point group.
 """
 
 from kerazoo.data.digits import digits
+from kerazoo.data.digits_anomaly import digits_anomaly
 from kerazoo.data.splits import DataSplits, Split, split_three_ways
 from kerazoo.registry import data_registry, register_data
 
@@ -16,4 +17,5 @@ def load_data(name: str, seed: int = 0, **kwargs) -> DataSplits:
     return entry(seed=seed, **kwargs)
 
 
-__all__ = ["DataSplits", "Split", "digits", "load_data", "register_data", "split_three_ways"]
+__all__ = ["DataSplits", "Split", "digits", "digits_anomaly", "load_data", "register_data",
+           "split_three_ways"]

@@ -28,12 +28,22 @@ def take(arrays: Arrays, index: Any) -> Arrays:
 class Split:
     x: Arrays
     y: np.ndarray
+    # Per-sample side information aligned with the rows and never fed to the model (an
+    # anomaly set's `is_anomaly`, an autoencoder image's digit `label`, a forecast window's
+    # `last_value`). It lives here rather than in `DataSplits.extras` so that `head()` and
+    # every other row selection keep it aligned.
+    info: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(_first(self.x))
 
+    def select(self, index: Any) -> Split:
+        """The rows `index` picks (a slice, a boolean mask or positions), info included."""
+        return Split(take(self.x, index), self.y[index],
+                     {key: values[index] for key, values in self.info.items()})
+
     def head(self, count: int) -> Split:
-        return Split(take(self.x, slice(0, count)), self.y[:count])
+        return self.select(slice(0, count))
 
 
 @dataclass
@@ -42,7 +52,8 @@ class DataSplits:
 
     `model_hints` are builder keywords the data determines (input_shape, num_classes,
     vocabulary_size); the runner passes each one the builder accepts unless the recipe sets it.
-    `extras` carries anything task reports need (class names, the vocabulary, ...).
+    `extras` carries what task reports need and is the same for every split (class names, the
+    vocabulary, normalization constants); per-sample side information is in each `Split.info`.
     """
 
     name: str
@@ -66,7 +77,9 @@ class DataSplits:
     def content_hash(self) -> str:
         digest = hashlib.sha256()
         for split in (self.train, self.validation, self.test):
-            for array in (*(split.x if isinstance(split.x, tuple) else (split.x,)), split.y):
+            arrays = (*(split.x if isinstance(split.x, tuple) else (split.x,)), split.y,
+                      *(split.info[key] for key in sorted(split.info)))
+            for array in arrays:
                 array = np.ascontiguousarray(array)
                 digest.update(str((array.dtype.str, array.shape)).encode())
                 digest.update(array.tobytes())
@@ -82,9 +95,10 @@ class DataSplits:
 
 def split_three_ways(
     x: Arrays, y: np.ndarray, seed: int, validation_fraction: float, test_fraction: float,
-    stratify: bool = True,
+    stratify: bool = True, info: dict[str, np.ndarray] | None = None,
 ) -> tuple[Split, Split, Split]:
     """A deterministic train/validation/test split for a seed (stratified for class labels)."""
+    whole = Split(x, y, dict(info or {}))
     index = np.arange(len(y))
     labels = y if stratify else None
     rest, test_index = train_test_split(index, test_size=test_fraction, random_state=seed,
@@ -94,5 +108,19 @@ def split_three_ways(
         rest, test_size=relative_validation, random_state=seed,
         stratify=labels[rest] if stratify else None,
     )
-    return tuple(Split(take(x, part), y[part])
-                 for part in (train_index, validation_index, test_index))
+    return tuple(whole.select(part) for part in (train_index, validation_index, test_index))
+
+
+def split_off_validation(train: Split, seed: int, validation_fraction: float,
+                         stratify: bool = True) -> tuple[Split, Split]:
+    """Carve a validation split out of a dataset's official training split.
+
+    Classic datasets keep their official test split so that test figures compare with the
+    literature; only the train/validation boundary depends on the seed.
+    """
+    index = np.arange(len(train))
+    train_index, validation_index = train_test_split(
+        index, test_size=validation_fraction, random_state=seed,
+        stratify=train.y if stratify else None,
+    )
+    return train.select(np.sort(train_index)), train.select(np.sort(validation_index))
