@@ -6,6 +6,7 @@ more through the `kerazoo.data` entry-point group.
 
 from kerazoo.data.digits import digits
 from kerazoo.data.digits_anomaly import digits_anomaly
+from kerazoo.data.shapes import shapes
 from kerazoo.data.splits import DataSplits, Split, split_three_ways
 from kerazoo.registry import data_registry, register_data
 
@@ -18,4 +19,4 @@ def load_data(name: str, seed: int = 0, **kwargs) -> DataSplits:
 
 
 __all__ = ["DataSplits", "Split", "digits", "digits_anomaly", "load_data", "register_data",
-           "split_three_ways"]
+           "shapes", "split_three_ways"]
