@@ -8,6 +8,7 @@ from kerazoo.data.digits import digits
 from kerazoo.data.digits_anomaly import digits_anomaly
 from kerazoo.data.shapes import shapes
 from kerazoo.data.splits import DataSplits, Split, split_three_ways
+from kerazoo.data.text import nietzsche, python_docs, text_file, tinyshakespeare
 from kerazoo.registry import data_registry, register_data
 
 
@@ -18,5 +19,6 @@ def load_data(name: str, seed: int = 0, **kwargs) -> DataSplits:
     return entry(seed=seed, **kwargs)
 
 
-__all__ = ["DataSplits", "Split", "digits", "digits_anomaly", "load_data", "register_data",
-           "shapes", "split_three_ways"]
+__all__ = ["DataSplits", "Split", "digits", "digits_anomaly", "load_data", "nietzsche",
+           "python_docs", "register_data", "shapes", "split_three_ways", "text_file",
+           "tinyshakespeare"]
