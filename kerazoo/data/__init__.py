@@ -4,6 +4,7 @@ A loader is `(seed, **kwargs) -> DataSplits`, registered with `@register_data`; 
 more through the `kerazoo.data` entry-point group.
 """
 
+from kerazoo.data.addition import addition
 from kerazoo.data.digits import digits
 from kerazoo.data.digits_anomaly import digits_anomaly
 from kerazoo.data.shapes import shapes
@@ -20,6 +21,6 @@ def load_data(name: str, seed: int = 0, **kwargs) -> DataSplits:
     return entry(seed=seed, **kwargs)
 
 
-__all__ = ["DataSplits", "Split", "digits", "digits_anomaly", "load_data", "nietzsche",
+__all__ = ["DataSplits", "Split", "addition", "digits", "digits_anomaly", "load_data", "nietzsche",
            "python_docs", "register_data", "shapes", "split_three_ways", "temporal_order",
            "text_file", "tinyshakespeare"]
