@@ -11,6 +11,7 @@ from kerazoo.data.shapes import shapes
 from kerazoo.data.splits import DataSplits, Split, split_three_ways
 from kerazoo.data.temporal_order import temporal_order
 from kerazoo.data.text import nietzsche, python_docs, text_file, tinyshakespeare
+from kerazoo.data.time_series import seasonal_series
 from kerazoo.registry import data_registry, register_data
 
 
@@ -22,5 +23,5 @@ def load_data(name: str, seed: int = 0, **kwargs) -> DataSplits:
 
 
 __all__ = ["DataSplits", "Split", "addition", "digits", "digits_anomaly", "load_data", "nietzsche",
-           "python_docs", "register_data", "shapes", "split_three_ways", "temporal_order",
-           "text_file", "tinyshakespeare"]
+           "python_docs", "register_data", "seasonal_series", "shapes", "split_three_ways",
+           "temporal_order", "text_file", "tinyshakespeare"]
