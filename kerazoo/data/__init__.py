@@ -5,8 +5,12 @@ more through the `kerazoo.data` entry-point group.
 """
 
 from kerazoo.data.addition import addition
+from kerazoo.data.cifar10 import cifar10
 from kerazoo.data.digits import digits
 from kerazoo.data.digits_anomaly import digits_anomaly
+from kerazoo.data.image_folder import image_folder
+from kerazoo.data.imdb import imdb
+from kerazoo.data.mnist import fashion_mnist, mnist
 from kerazoo.data.shapes import shapes
 from kerazoo.data.splits import DataSplits, Split, split_three_ways
 from kerazoo.data.temporal_order import temporal_order
@@ -22,6 +26,7 @@ def load_data(name: str, seed: int = 0, **kwargs) -> DataSplits:
     return entry(seed=seed, **kwargs)
 
 
-__all__ = ["DataSplits", "Split", "addition", "digits", "digits_anomaly", "load_data", "nietzsche",
+__all__ = ["DataSplits", "Split", "addition", "cifar10", "digits", "digits_anomaly",
+           "fashion_mnist", "image_folder", "imdb", "load_data", "mnist", "nietzsche",
            "python_docs", "register_data", "seasonal_series", "shapes", "split_three_ways",
            "temporal_order", "text_file", "tinyshakespeare"]

@@ -1,7 +1,7 @@
 """Finding classic datasets where Keras keeps them, and fetching them only when asked.
 
-`keras.utils.get_file` caches under `$KERAS_HOME/datasets`, else `~/.keras/datasets`, else
-`/tmp/.keras/datasets` when the home folder is not writable. kerazoo looks in the same
+`keras.utils.get_file` caches under `$KERAS_HOME/datasets`, else `~/.keras/datasets`, and
+under `/tmp/.keras/datasets` when that home is not writable. kerazoo looks in the same
 places (computed at call time, so a changed HOME or KERAS_HOME is honoured) and reads the
 files in the layout Keras' own loaders leave there. Nothing is downloaded unless a loader is
 called with `download=True` (the CLI's `--download`).
@@ -19,15 +19,18 @@ DOWNLOAD_HINT = "run with --download (or set data.download=true)"
 
 
 def keras_datasets_dirs() -> list[Path]:
-    homes = []
+    """The datasets folder Keras would download into now (mirroring keras.config's choice of
+    home and get_file's fallback to /tmp), then /tmp's when Keras would fall back there."""
     if os.environ.get("KERAS_HOME"):
-        homes.append(Path(os.environ["KERAS_HOME"]))
-    homes += [Path.home() / ".keras", Path("/tmp/.keras")]
-    unique: list[Path] = []
-    for home in homes:
-        if home / "datasets" not in unique:
-            unique.append(home / "datasets")
-    return unique
+        home = Path(os.environ["KERAS_HOME"]).expanduser()
+    else:
+        user_home = Path.home()
+        home = (user_home if os.access(user_home, os.W_OK) else Path("/tmp")) / ".keras"
+    folders = [home / "datasets"]
+    fallback = Path("/tmp/.keras/datasets")
+    if not os.access(home, os.W_OK) and fallback not in folders:
+        folders.append(fallback)
+    return folders
 
 
 def in_keras_cache(*relative: str) -> list[Path]:
