@@ -92,14 +92,8 @@ def image_folder(seed=0, path=None, image_size=64, color_mode="rgb", max_images=
                                                                 test_fraction)
     counts = check_folder(path, max_images)
     images, labels, class_names = read_images(path, height, width, color_mode)
-    try:
-        train, validation, test = split_three_ways(images, labels, seed, validation_fraction,
-                                                   test_fraction)
-    except ValueError:
-        # Too few images of some class to put one in every split: split without
-        # stratifying rather than refuse a small folder.
-        train, validation, test = split_three_ways(images, labels, seed, validation_fraction,
-                                                   test_fraction, stratify=False)
+    train, validation, test = split_three_ways(images, labels, seed, validation_fraction,
+                                               test_fraction)
     return DataSplits(
         name="image_folder",
         source=f"{path.resolve()} ({sum(counts.values())} images, {len(class_names)} classes)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,21 +94,36 @@ class DataSplits:
                 "sha256": self.content_hash()}
 
 
+def stratifiable(labels: np.ndarray, test_fraction: float) -> np.ndarray | None:
+    """`labels` when a stratified split is possible, else None.
+
+    Stratifying needs two samples of every class and room for each class on both sides; a
+    small folder of images or a tiny test file may not have that, and an unstratified split
+    is then better than none.
+    """
+    counts = np.unique(labels, return_counts=True)[1]
+    test_count = math.ceil(test_fraction * len(labels))
+    if counts.min() < 2 or min(test_count, len(labels) - test_count) < len(counts):
+        return None
+    return labels
+
+
 def split_three_ways(
     x: Arrays, y: np.ndarray, seed: int, validation_fraction: float, test_fraction: float,
     stratify: bool = True, info: dict[str, np.ndarray] | None = None,
 ) -> tuple[Split, Split, Split]:
-    """A deterministic train/validation/test split for a seed (stratified for class labels)."""
+    """A deterministic train/validation/test split for a seed (stratified for class labels
+    when the classes are large enough)."""
     whole = Split(x, y, dict(info or {}))
     index = np.arange(len(y))
-    labels = y if stratify else None
+    labels = stratifiable(y, test_fraction) if stratify else None
     rest, test_index = train_test_split(index, test_size=test_fraction, random_state=seed,
                                         stratify=labels)
     relative_validation = validation_fraction / (1.0 - test_fraction)
+    rest_labels = (stratifiable(y[rest], relative_validation)
+                   if labels is not None else None)
     train_index, validation_index = train_test_split(
-        rest, test_size=relative_validation, random_state=seed,
-        stratify=labels[rest] if stratify else None,
-    )
+        rest, test_size=relative_validation, random_state=seed, stratify=rest_labels)
     return tuple(whole.select(part) for part in (train_index, validation_index, test_index))
 
 
@@ -121,6 +137,6 @@ def split_off_validation(train: Split, seed: int, validation_fraction: float,
     index = np.arange(len(train))
     train_index, validation_index = train_test_split(
         index, test_size=validation_fraction, random_state=seed,
-        stratify=train.y if stratify else None,
+        stratify=stratifiable(train.y, validation_fraction) if stratify else None,
     )
     return train.select(np.sort(train_index)), train.select(np.sort(validation_index))
