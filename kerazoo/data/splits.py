@@ -51,8 +51,9 @@ class Split:
 class DataSplits:
     """Train, validation and test splits plus what the rest of kerazoo needs to know.
 
-    `model_hints` are builder keywords the data determines (input_shape, num_classes,
-    vocabulary_size); the runner passes each one the builder accepts unless the recipe sets it.
+    `model_hints` are builder keywords the data determines (input_shape without the batch axis,
+    num_classes, vocabulary_size with id 0 for padding, horizon); the runner passes each one
+    the builder accepts unless the recipe sets it.
     `extras` carries what task reports need and is the same for every split (class names, the
     vocabulary, normalization constants); per-sample side information is in each `Split.info`.
     """
