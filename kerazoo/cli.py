@@ -107,14 +107,22 @@ def recipes_command() -> None:
 @click.option("--quiet", is_flag=True, help="No per-epoch progress lines.")
 @click.option("--resume", "resume_run_id", default=None, metavar="RUN_ID",
               help="Continue this interrupted run from its last completed epoch.")
+@click.option("--download", is_flag=True,
+              help="Let a classic-dataset loader fetch its files when they are not found "
+                   "locally (same as --set data.download=true); nothing downloads without it.")
 def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
-                tracking_uri: str | None, quiet: bool, resume_run_id: str | None) -> None:
+                tracking_uri: str | None, quiet: bool, resume_run_id: str | None,
+                download: bool) -> None:
     """Train RECIPE (a name from `kerazoo recipes` or a .yaml path) and log it to MLflow."""
     import_keras_quietly()
     from kerazoo.recipe import load_recipe
+    from kerazoo.registry import data_registry
     from kerazoo.runner import run_recipe
 
     loaded = load_recipe(recipe, overrides, smoke=smoke)
+    # Loaders of embedded or generated data take no `download`: for them the flag is moot.
+    if download and "download" in data_registry.get(loaded.data.name).parameters:
+        loaded = load_recipe(recipe, (*overrides, "data.download=true"), smoke=smoke)
     result = run_recipe(loaded, smoke=smoke, tracking_uri=tracking_uri,
                         verbose=0 if quiet else 2, resume_run_id=resume_run_id)
     metrics = ", ".join(f"{name}={value:.4f}" for name, value in result.metrics.items())
