@@ -72,7 +72,8 @@ def test_artifacts_include_model_plot_and_recipe(finished):
 
 
 def test_logged_model_predicts_the_same_classes(finished):
-    result, _ = finished
+    result, client = finished
+    mlflow.set_tracking_uri(client.tracking_uri)  # runs:/ URIs resolve against the global one
     loaded = mlflow.keras.load_model(f"runs:/{result.run_id}/model")
     x = result.data.test.x
     expected = result.model.predict(x, verbose=0).argmax(axis=1)
