@@ -11,7 +11,8 @@ import contextlib
 import signal
 import subprocess
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import keras
 import yaml
 
 import kerazoo
-from kerazoo import plots, tracking
+from kerazoo import distributed, plots, tracking
 from kerazoo.callbacks import make_callback
 from kerazoo.data import DataSplits, load_data, pipeline
 from kerazoo.determinism import seed_everything
@@ -38,6 +39,8 @@ class Prepared:
     model: keras.Model
     callbacks: list[keras.callbacks.Callback]
     deterministic_ops: bool
+    # Where the model and batches live (train.distribute); one device unless asked.
+    replicas: distributed.Replicas = field(default_factory=distributed.Replicas)
 
 
 @dataclass
@@ -104,6 +107,16 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> N
 
 def prepare(recipe: Recipe, smoke: bool = False) -> Prepared:
     """Everything before training; raises `KerazooError` naming the recipe key at fault."""
+    replicas = distributed.replicas_for(recipe.train.distribute)
+    with replicas.scope():  # variables are created where the strategy places them; fit and
+        # evaluate run outside (Keras keeps the strategy from compile, and a data-parallel
+        # process has its distribution set for good)
+        prepared = _prepare_in_scope(recipe, smoke)
+    prepared.replicas = replicas
+    return prepared
+
+
+def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
     deterministic_ops = seed_everything(recipe.seed, recipe.train.deterministic)
     try:
         data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
@@ -193,13 +206,16 @@ def sigterm_as_interrupt():
 
 def fit(prepared: Prepared, extra_callbacks: list[keras.callbacks.Callback],
         verbose: int | str = 2) -> keras.callbacks.History:
-    recipe, data = prepared.recipe, prepared.data
+    recipe, data, replicas = prepared.recipe, prepared.data, prepared.replicas
     batch_size = recipe.train.batch_size
-    return prepared.model.fit(
+    training, steps = replicas.training_data(
         pipeline.training_dataset(data.train, batch_size, recipe.seed, recipe.train.epochs,
-                                  shuffle=recipe.train.shuffle),
-        steps_per_epoch=pipeline.steps_per_epoch(data.train, batch_size),
-        validation_data=pipeline.evaluation_dataset(data.validation, batch_size),
+                                  shuffle=recipe.train.shuffle), len(data.train), batch_size)
+    return prepared.model.fit(
+        training,
+        steps_per_epoch=steps,
+        validation_data=replicas.evaluation_data(
+            pipeline.evaluation_dataset(data.validation, batch_size)),
         epochs=recipe.train.epochs,
         callbacks=[*prepared.callbacks, *extra_callbacks],
         shuffle=False,  # the dataset shuffles, reproducibly per epoch
@@ -208,28 +224,39 @@ def fit(prepared: Prepared, extra_callbacks: list[keras.callbacks.Callback],
 
 
 def evaluate(prepared: Prepared) -> dict[str, float]:
-    results = prepared.model.evaluate(
-        pipeline.evaluation_dataset(prepared.data.test, prepared.recipe.train.batch_size),
+    results = prepared.model.evaluate(prepared.replicas.evaluation_data(
+        pipeline.evaluation_dataset(prepared.data.test, prepared.recipe.train.batch_size)),
         return_dict=True, verbose=0)
     return {f"test_{name}": float(value) for name, value in results.items()}
 
 
 def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None = None,
-               verbose: int | str = 2) -> RunResult:
-    """Train, evaluate and log one recipe; returns the run id, test metrics and the model."""
+               verbose: int | str = 2, extra_callbacks: Sequence[keras.callbacks.Callback] = (),
+               parent_run_id: str | None = None,
+               tags: dict[str, str] | None = None) -> RunResult:
+    """Train, evaluate and log one recipe; returns the run id, test metrics and the model.
+
+    `extra_callbacks` run before the tracking callback (a sweep's pruning callback);
+    `parent_run_id` nests the run under another (a sweep's trials under the sweep). With
+    several processes only rank 0 logs; the others return `run_id=None`.
+    """
     prepared = prepare(recipe, smoke)
     uri = tracking.tracking_uri(tracking_uri)
-    tracking.prepare_store(uri)
-    with sigterm_as_interrupt(), tracking.TrackedRun(
-        recipe.experiment, run_name=recipe.name, tags=run_tags(prepared, smoke), uri=uri
-    ) as run:
+    if prepared.replicas.is_chief:
+        tracking.prepare_store(uri)
+        tracked = tracking.TrackedRun(
+            recipe.experiment, run_name=recipe.name, uri=uri, parent_run_id=parent_run_id,
+            tags={**run_tags(prepared, smoke), **prepared.replicas.tags(), **(tags or {})})
+    else:
+        tracked, verbose = distributed.LocalRun(prepared.replicas.process_id), 0
+    with sigterm_as_interrupt(), tracked as run:
         resolved = recipe.resolved()
         run.log_params({**flatten(resolved),
                         **flatten(prepared.data.fingerprint(), "data_fingerprint.")})
         run.log_text(yaml.safe_dump(resolved, sort_keys=False), "recipe.yaml")
         if recipe.source_path is not None:
             run.log_artifact(recipe.source_path, "recipe_file")
-        history = fit(prepared, [run.callback()], verbose=verbose)
+        history = fit(prepared, [*extra_callbacks, run.callback()], verbose=verbose)
         metrics = evaluate(prepared)
         run.log_metrics(metrics, step=len(history.epoch), flush=True)
         figure = plots.learning_curves(history.history)
