@@ -174,9 +174,9 @@ def launch_command(recipe: str, processes: int, port: int | None, overrides: tup
 @click.option("--param", "params", multiple=True, metavar="KEY=SPEC",
               help="A recipe key and its range: uniform(0, 0.5), loguniform(1e-4, 1e-1), "
               "int(16, 128), choice([64, 128]) (repeatable; adds to the recipe's sweep.params).")
-@click.option("--trials", type=int, default=None, help="Trials in all (default: sweep.trials "
-              "or 20); with --join, the trials this machine adds.")
-@click.option("--workers", type=int, default=None,
+@click.option("--trials", type=click.IntRange(1), default=None, help="Trials in all (default: "
+              "sweep.trials or 20); with --join, the trials this machine adds (required).")
+@click.option("--workers", type=click.IntRange(1), default=None,
               help="Worker processes on this machine (default: sweep.workers or 1).")
 @click.option("--storage", default=None, metavar="URL",
               help="Optuna storage, any SQLAlchemy URL (default: sqlite:///mlruns/optuna.db).")
@@ -204,7 +204,10 @@ def sweep_command(recipe: str | None, params: tuple[str, ...], trials: int | Non
             raise KerazooError("--join takes the recipe and search space from the study: give "
                                "only --storage, --trials, --workers and --tracking-uri. "
                                f"Received: RECIPE={recipe} --param={list(params)}")
-        summary = sweep.join(join_study, storage, trials=trials or 1, workers=workers or 1,
+        if trials is None:
+            raise KerazooError(f"--join {join_study} needs --trials N, the trials this machine "
+                               "adds to the study")
+        summary = sweep.join(join_study, storage, trials=trials, workers=workers or 1,
                              tracking_uri=tracking_uri, helper=helper,
                              hide=BACKEND_CHATTER.match)
     elif not recipe:

@@ -167,8 +167,9 @@ def settings(recipe: Recipe, params: tuple[str, ...], trials: int | None, worker
         direction = section.direction or ("minimize" if smaller_is_better(metric)
                                           else "maximize")
     chosen = section.model_copy(update={
-        "metric": metric, "direction": direction, "trials": trials or section.trials,
-        "workers": workers or section.workers})
+        "metric": metric, "direction": direction,
+        "trials": section.trials if trials is None else trials,
+        "workers": section.workers if workers is None else workers})
     if chosen.trials < 1 or chosen.workers < 1:
         raise KerazooError(f"--trials and --workers must be positive integers. Received: "
                            f"--trials={chosen.trials} --workers={chosen.workers}")

@@ -110,9 +110,14 @@ def test_mistakes_are_found_before_any_study_exists(params, metric, fragment):
     assert not Path("mlruns/optuna.db").exists()
 
 
-def test_bad_spec_on_the_command_line_exits_2():
-    assert_one_line_error(run_cli("sweep", "mlp_digits", "--param", "model.dropout=normal(0,1)"),
-                          "--param model.dropout", "unknown distribution 'normal'")
+@pytest.mark.parametrize("args, fragments", [
+    (["mlp_digits", "--param", "model.dropout=normal(0,1)"],
+     ["--param model.dropout", "unknown distribution 'normal'"]),
+    (["mlp_digits", "--trials", "0"], ["'--trials': 0 is not in the range"]),
+    (["--join", "some-study"], ["--join some-study needs --trials N"]),
+])
+def test_command_line_mistakes_exit_2(args, fragments):
+    assert_one_line_error(run_cli("sweep", *args), *fragments)
 
 
 def test_join_names_the_studies_there_are(tmp_path):
