@@ -122,7 +122,7 @@ def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
     from kerazoo.runner import run_recipe
 
     if coordinator or num_processes is not None or process_id is not None:
-        _join_distributed_job(distribute, coordinator, num_processes, process_id)
+        _enter_multi_process_job(distribute, coordinator, num_processes, process_id)
     if distribute:
         overrides = (*overrides, f"train.distribute={distribute}")
     loaded = load_recipe(recipe, overrides, smoke=smoke)
@@ -133,7 +133,7 @@ def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
     click.echo(f"{who} ({loaded.name}) finished: {metrics}")
 
 
-def _join_distributed_job(distribute: str | None, coordinator: str | None,
+def _enter_multi_process_job(distribute: str | None, coordinator: str | None,
                           num_processes: int | None, process_id: int | None) -> None:
     """--coordinator, --num-processes and --process-id go together, with data_parallel."""
     from kerazoo import distributed
