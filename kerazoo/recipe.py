@@ -47,6 +47,9 @@ class Train(BaseModel):
     shuffle: bool = True
     jit_compile: bool | Literal["auto"] = "auto"
     deterministic: bool = Field(True, description="enforce deterministic TensorFlow ops")
+    distribute: Literal["none", "mirrored", "data_parallel"] = Field(
+        "none", description="mirrored: TensorFlow, one host's devices; data_parallel: JAX, "
+                            "one or more processes (see kerazoo/distributed.py)")
 
 
 class Quality(BaseModel):
@@ -76,6 +79,20 @@ class Outputs(BaseModel):
         return value
 
 
+class Sweep(BaseModel):
+    """An Optuna search over recipe keys (`kerazoo sweep`); the values are distribution specs
+    such as `uniform(0, 0.5)`, parsed by kerazoo/search_space.py, never evaluated."""
+
+    model_config = ConfigDict(extra="forbid")
+    params: dict[str, str] = Field(default_factory=dict,
+                                   description="dotted recipe key -> distribution spec")
+    metric: str = Field("val_loss", description="per-epoch metric reported to Optuna")
+    direction: Literal["minimize", "maximize"] | None = Field(
+        None, description="default: minimize losses and errors, maximize the rest")
+    trials: int = Field(20, ge=1, description="trials in all, shared between the workers")
+    workers: int = Field(1, ge=1, description="worker processes on this machine")
+
+
 class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -88,6 +105,7 @@ class Recipe(BaseModel):
     callbacks: list[NamedSection] = Field(default_factory=list)
     quality: Quality | None = None
     outputs: Outputs = Field(default_factory=Outputs)
+    sweep: Sweep | None = None
     smoke: dict[str, Any] = Field(
         default_factory=dict, description="dotted overrides applied under --smoke")
     _source_path: Path | None = PrivateAttr(None)

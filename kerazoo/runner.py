@@ -12,7 +12,8 @@ import inspect
 import signal
 import subprocess
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import keras
 import yaml
 
 import kerazoo
-from kerazoo import plots, tracking
+from kerazoo import distributed, plots, tracking
 from kerazoo.callbacks import make_callback
 from kerazoo.checkpoint import RandomStateBackup, saved_epoch
 from kerazoo.data import DataSplits, load_data, pipeline
@@ -43,6 +44,8 @@ class Prepared:
     model: keras.Model
     callbacks: list[keras.callbacks.Callback]
     deterministic_ops: bool
+    # Where the model and batches live (train.distribute); one device unless asked.
+    replicas: distributed.Replicas = field(default_factory=distributed.Replicas)
 
 
 @dataclass
@@ -117,6 +120,16 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> N
 
 def prepare(recipe: Recipe, smoke: bool = False) -> Prepared:
     """Everything before training; raises `KerazooError` naming the recipe key at fault."""
+    replicas = distributed.replicas_for(recipe.train.distribute)
+    with replicas.scope():  # variables are created where the strategy places them; fit and
+        # evaluate run outside (Keras keeps the strategy from compile, and a data-parallel
+        # process has its distribution set for good)
+        prepared = _prepare_in_scope(recipe, smoke)
+    prepared.replicas = replicas
+    return prepared
+
+
+def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
     deterministic_ops = seed_everything(recipe.seed, recipe.train.deterministic)
     try:
         data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
@@ -206,13 +219,17 @@ def sigterm_as_interrupt():
 
 def fit(prepared: Prepared, extra_callbacks: list[keras.callbacks.Callback],
         verbose: int | str = 2, initial_epoch: int = 0) -> keras.callbacks.History:
-    recipe, data = prepared.recipe, prepared.data
+    recipe, data, replicas = prepared.recipe, prepared.data, prepared.replicas
     batch_size = recipe.train.batch_size
-    return prepared.model.fit(
+    training, steps = replicas.training_data(
         pipeline.training_dataset(data.train, batch_size, recipe.seed, recipe.train.epochs,
                                   initial_epoch=initial_epoch, shuffle=recipe.train.shuffle),
-        steps_per_epoch=pipeline.steps_per_epoch(data.train, batch_size),
-        validation_data=pipeline.evaluation_dataset(data.validation, batch_size),
+        len(data.train), batch_size)
+    return prepared.model.fit(
+        training,
+        steps_per_epoch=steps,
+        validation_data=replicas.evaluation_data(
+            pipeline.evaluation_dataset(data.validation, batch_size)),
         epochs=recipe.train.epochs,
         initial_epoch=initial_epoch,
         callbacks=[*prepared.callbacks, *extra_callbacks],
@@ -251,28 +268,45 @@ def resume_point(run_id: str, recipe: Recipe) -> ResumePoint:
 
 
 def evaluate(prepared: Prepared) -> dict[str, float]:
-    results = prepared.model.evaluate(
-        pipeline.evaluation_dataset(prepared.data.test, prepared.recipe.train.batch_size),
+    results = prepared.model.evaluate(prepared.replicas.evaluation_data(
+        pipeline.evaluation_dataset(prepared.data.test, prepared.recipe.train.batch_size)),
         return_dict=True, verbose=0)
     return {f"test_{name}": float(value) for name, value in results.items()}
 
 
 def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None = None,
-               verbose: int | str = 2, resume_run_id: str | None = None) -> RunResult:
+               verbose: int | str = 2, resume_run_id: str | None = None,
+               extra_callbacks: Sequence[keras.callbacks.Callback] = (),
+               parent_run_id: str | None = None,
+               tags: dict[str, str] | None = None) -> RunResult:
     """Train, evaluate and log one recipe; returns the run id, test metrics and the model.
 
     With `resume_run_id`, continue that interrupted run from its last completed epoch: same
-    MLflow run, history continued without duplicated or missing steps.
+    MLflow run, history continued without duplicated or missing steps. `extra_callbacks` run
+    before the tracking callback (a sweep's pruning callback); `parent_run_id` nests the run
+    under another (a sweep's trials under the sweep). With several processes only rank 0
+    logs; the others return `run_id=None`.
     """
     prepared = prepare(recipe, smoke)
     uri = tracking.tracking_uri(tracking_uri)
-    tracking.prepare_store(uri)
-    resume = resume_point(resume_run_id, recipe) if resume_run_id else None
-    with sigterm_as_interrupt(), tracking.TrackedRun(
-        recipe.experiment, run_name=recipe.name, tags=run_tags(prepared, smoke), uri=uri,
-        resume_run_id=resume_run_id,
-    ) as run:
-        run_dir = resume.run_dir if resume else (RUNS_DIR / run.run_id).resolve()
+    resume = None
+    if prepared.replicas.is_chief:
+        tracking.prepare_store(uri)
+        resume = resume_point(resume_run_id, recipe) if resume_run_id else None
+        tracked = tracking.TrackedRun(
+            recipe.experiment, run_name=recipe.name, uri=uri, resume_run_id=resume_run_id,
+            parent_run_id=parent_run_id,
+            tags={**run_tags(prepared, smoke), **prepared.replicas.tags(), **(tags or {})})
+    elif resume_run_id:
+        raise KerazooError("--resume continues single-process runs only; restart the "
+                           "multi-process job without it")
+    else:
+        tracked, verbose = distributed.LocalRun(prepared.replicas.process_id), 0
+    with sigterm_as_interrupt(), tracked as run:
+        if run.run_id is None:  # a rank other than 0 keeps its state in a folder of its own
+            run_dir = run.directory
+        else:
+            run_dir = resume.run_dir if resume else (RUNS_DIR / run.run_id).resolve()
         if resume is None:
             run.set_tags({"kerazoo.run_dir": str(run_dir)})
             resolved = recipe.resolved()
@@ -289,7 +323,7 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
                                                    double_checkpoint=True),
                   RandomStateBackup(run_dir / "backup"),
                   FailOnNonFiniteLoss()]
-        fit(prepared, safety, verbose=verbose,
+        fit(prepared, [*extra_callbacks, *safety], verbose=verbose,
             initial_epoch=resume.initial_epoch if resume else 0)
         history = metrics_callback.history
         metrics = evaluate(prepared)

@@ -301,6 +301,20 @@ def _is_number(value: Any) -> bool:
     return getattr(value, "ndim", 0) == 0
 
 
+# --- runs that have ended (sweeps) --------------------------------------------------------------
+
+def tag_run(run_id: str, tags: dict[str, Any]) -> None:
+    """Tag a run after it ended: a sweep learns a trial was pruned only when its fit stops."""
+    client = mlflow.MlflowClient()
+    for key, value in tags.items():
+        client.set_tag(run_id, key, str(value)[:TAG_VALUE_LIMIT])
+
+
+def run_status(run_id: str) -> str:
+    """RUNNING, FINISHED, FAILED or KILLED."""
+    return mlflow.MlflowClient().get_run(run_id).info.status
+
+
 # --- reading runs back ---------------------------------------------------------------------------
 
 def experiment_names() -> list[str]:
