@@ -19,7 +19,7 @@ from kerazoo.registry import register_model
 
 
 @register_model(task="sequence_to_sequence", input_kind="token_pairs", family="seq2seq",
-                tiny={"vocabulary_size": 6, "embedding_dim": 4, "units": 8})
+                tiny={"vocabulary_size": 6, "embedding_dim": 8, "units": 16})
 def seq2seq(vocabulary_size=64, embedding_dim=64, units=256, cell="gru",
             dropout=0.0) -> keras.Model:
     """Inputs: (encoder_ids, decoder_ids), each (batch, steps) of any lengths, id 0 = padding
