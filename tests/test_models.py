@@ -1,5 +1,6 @@
 """Every registered model, tested without anyone listing it here (parametrized over the
-registry): tiny build, forward pass, learning, config and `.keras` round trips.
+registry): argument checks, tiny build, forward pass, learning, config and `.keras` round
+trips; plus zoo builders used as sub-models of plain Keras code with a custom training step.
 
 Runs on every backend: `KERAS_BACKEND=jax pytest tests/test_models.py` (`make test-jax`).
 """
