@@ -90,3 +90,45 @@ def activation(argument: str, value: Any) -> str:
             f"{did_you_mean(value, known)}. Received: {argument}={value!r}"
         ) from None
     return value
+
+
+def int_at_least(argument: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise fail(argument, f"an integer of at least {minimum}", value)
+    return value
+
+
+def positive_number(argument: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise fail(argument, "a positive number", value)
+    return float(value)
+
+
+def boolean(argument: str, value: Any) -> bool:
+    # YAML already turns yes/no/true/false into booleans; anything else is a mistake.
+    if not isinstance(value, bool):
+        raise fail(argument, "true or false", value)
+    return value
+
+
+def sequence_shape(argument: str, value: Any, ranks: Iterable[int] = (1, 2)) -> tuple:
+    """A sequence input shape without the batch axis: (steps,) of token ids or
+    (steps, features) of numbers, where steps may be None (any length)."""
+    ranks = tuple(ranks)
+    accepted = (f"a list of {' or '.join(map(str, ranks))} positive integers "
+                "(the first, the number of steps, may be null for any length)")
+    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) not in ranks:
+        raise fail(argument, accepted, value)
+    steps, *features = value
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise fail(argument, accepted, value)
+    if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in features):
+        raise fail(argument, accepted, value)
+    return tuple(value)
+
+
+def l1_l2(l1: Any, l2: Any) -> keras.regularizers.Regularizer | None:
+    """An L1L2 weight penalty, or None when both strengths are zero (keeps configs clean)."""
+    l1 = non_negative("l1", l1)
+    l2 = non_negative("l2", l2)
+    return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None

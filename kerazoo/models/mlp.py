@@ -8,13 +8,6 @@ from kerazoo.models import arguments
 from kerazoo.registry import register_model
 
 
-def l1_l2_or_none(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
-    """An L1L2 regularizer, or None when both strengths are zero (keeps configs clean)."""
-    l1 = arguments.non_negative("l1", l1)
-    l2 = arguments.non_negative("l2", l2)
-    return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
-
-
 @register_model(task="classification", input_kind="tabular", family="mlp",
                 tiny={"units": [8], "num_classes": 3})
 def mlp(
@@ -36,10 +29,9 @@ def mlp(
     units = arguments.positive_ints("units", units, allow_empty=True)
     activation = arguments.activation("activation", activation)
     dropout = arguments.fraction("dropout", dropout)
-    num_classes = arguments.positive_int("num_classes", num_classes)
-    if num_classes < 2:
-        raise arguments.fail("num_classes", "at least 2", num_classes)
-    regularizer = l1_l2_or_none(l1, l2)
+    num_classes = arguments.int_at_least("num_classes", num_classes, 2)
+    batch_normalization = arguments.boolean("batch_normalization", batch_normalization)
+    regularizer = arguments.l1_l2(l1, l2)
 
     inputs = keras.Input(shape=input_shape, name="features")
     hidden = keras.layers.Flatten()(inputs) if len(input_shape) > 1 else inputs
