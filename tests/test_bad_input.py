@@ -67,7 +67,7 @@ CASES = [
     ("negative l2", [*GOOD, "--set", "model.l2=-1"], {}, {},
      ["`l2` must be a non-negative number", "Received: l2=-1"]),
     ("one class", [*GOOD, "--set", "model.num_classes=1"], {}, {},
-     ["`num_classes` must be at least 2", "Received: num_classes=1"]),
+     ["`num_classes` must be an integer of at least 2", "Received: num_classes=1"]),
     ("unknown activation", [*GOOD, "--set", "model.activation=rleu"], {}, {},
      ["`activation` must be the name of a Keras activation", "did you mean 'relu'"]),
     ("impossible input shape", [*GOOD, "--set", "model.input_shape=[0]"], {}, {},

@@ -133,7 +133,10 @@ def test_a_few_fit_steps_lower_the_loss(name):
     rng = np.random.default_rng(1)
     x = sample_inputs(name, model, rng)
     y = learnable_targets(name, model, x, rng)
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=kerazoo.model_info(name).loss)
+    # Clipping keeps the fast rate stable whatever the kernels: without it tiny AlexNet
+    # diverges under TensorFlow's deterministic ops, which an earlier test may have enabled.
+    model.compile(optimizer=keras.optimizers.Adam(1e-2, clipnorm=1.0),
+                  loss=kerazoo.model_info(name).loss)
     history = model.fit(x, y, batch_size=SAMPLES, epochs=30, verbose=0, shuffle=False)
     losses = history.history["loss"]
     assert np.isfinite(losses).all()
