@@ -290,12 +290,13 @@ def missing_arguments(spec: Any, argument: str = "schedule") -> list[str]:
             if parameter.default is inspect.Parameter.empty and name not in keywords]
 
 
-def check(spec: Any, argument: str = "schedule", inferable: tuple[str, ...] = INFERABLE) -> None:
-    """Raise `KerazooError` unless `spec` can become a schedule (before anything trains)."""
-    missing = [name for name in missing_arguments(spec, argument) if name not in inferable]
-    if missing:
-        raise KerazooError(f"schedule {spec['name']!r} needs {', '.join(missing)}. "
-                           f"Received: {argument}={dict(spec)!r}")
+def check(spec: Any, argument: str = "schedule") -> None:
+    """Raise `KerazooError` unless `spec` can become a schedule, before anything trains.
+
+    Names, keywords and values are all checked: the schedule is evaluated once, with a
+    stand-in for each argument that `fit` supplies later (total_steps).
+    """
+    resolve(spec, argument, **{name: 1 for name in INFERABLE})
 
 
 def resolve(spec: Any, argument: str = "schedule", **inferred: Any) -> Schedule:
