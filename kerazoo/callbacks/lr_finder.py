@@ -67,7 +67,7 @@ class LRFinder(keras.callbacks.Callback):
     """
 
     def __init__(self, min_lr: float = 1e-7, max_lr: float = 10.0, num_steps: int = 100,
-                 smoothing: float = 0.98, divergence: float = 4.0,
+                 smoothing: float = 0.9, divergence: float = 4.0,
                  plot_path: str | Path | None = None):
         super().__init__()
         if not (isinstance(min_lr, int | float) and min_lr > 0):
@@ -94,6 +94,9 @@ class LRFinder(keras.callbacks.Callback):
                                "itself (it was created with a LearningRateSchedule); create "
                                "it with a number, e.g. Adam(learning_rate=1e-3)")
         self._learning_rate = learning_rate
+        optimizer = self.model.optimizer
+        if not optimizer.built:  # build now so the snapshot holds every slot the run creates
+            optimizer.build(self.model.trainable_variables)
         # NumPy copies: JAX's step donates (frees) the buffers the variables hold now.
         self._saved_model = [keras.ops.convert_to_numpy(v) for v in self.model.variables]
         self._saved_optimizer = [keras.ops.convert_to_numpy(v)
@@ -153,7 +156,7 @@ class LRFinder(keras.callbacks.Callback):
 
 def find_learning_rate(model: keras.Model, x: Any, y: Any = None, *, batch_size: int = 32,
                        steps_per_epoch: int | None = None, min_lr: float = 1e-7,
-                       max_lr: float = 10.0, num_steps: int = 100,
+                       max_lr: float = 10.0, num_steps: int = 100, smoothing: float = 0.9,
                        plot_path: str | Path | None = None, **fit_kwargs) -> LRFinderResult:
     """Run the range test on a compiled model with `model.fit` and return the result; the
     model's weights and optimizer state are unchanged afterwards.
@@ -169,11 +172,13 @@ def find_learning_rate(model: keras.Model, x: Any, y: Any = None, *, batch_size:
         else:
             raise KerazooError("find_learning_rate cannot tell how many batches an epoch of "
                                "this data has; pass steps_per_epoch")
-    finder = LRFinder(min_lr=min_lr, max_lr=max_lr, num_steps=num_steps, plot_path=plot_path)
+    finder = LRFinder(min_lr=min_lr, max_lr=max_lr, num_steps=num_steps, smoothing=smoothing,
+                      plot_path=plot_path)
     if isinstance(x, np.ndarray):
         fit_kwargs["batch_size"] = batch_size
     else:
         fit_kwargs["steps_per_epoch"] = steps_per_epoch
+        fit_kwargs.setdefault("shuffle", False)  # a dataset brings its own order
     model.fit(x, y, epochs=math.ceil(num_steps / steps_per_epoch), callbacks=[finder],
               verbose=0, **fit_kwargs)
     return finder.result

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from kerazoo import plots  # chooses the headless backend before pyplot is imported
 from kerazoo.callbacks.lr_finder import LRFinderResult
 
@@ -20,10 +22,13 @@ def figure(result: LRFinderResult):
                      label=f"steepest descent {steepest:.2g}")
     axis.axvline(result.minimum_over_10, color="tab:red", linestyle=":",
                  label=f"minimum / 10 {result.minimum_over_10:.2g}")
-    # Past divergence the loss dwarfs the part of the curve worth reading.
-    low, start = min(result.smoothed_losses), result.smoothed_losses[0]
-    axis.set_ylim(low - 0.1 * (start - low) if start > low else None,
-                  start + 0.5 * (start - low) if start > low else None)
+    # Past divergence the loss dwarfs the part of the curve worth reading: show from the
+    # lowest loss up to a little above where the sweep started.
+    lowest = int(np.argmin(result.smoothed_losses))
+    low = min(min(result.losses[:lowest + 1]), result.smoothed_losses[lowest])
+    start = result.smoothed_losses[0]
+    if start > low:
+        axis.set_ylim(low - 0.05 * (start - low), start + 0.5 * (start - low))
     axis.set_xscale("log")
     axis.set_xlabel("learning rate")
     axis.set_ylabel("training loss")

@@ -96,8 +96,8 @@ class SWA(keras.callbacks.Callback):
         layers = self._batch_norm_layers()
         momenta = [layer.momentum for layer in layers]
         for layer in layers:
-            layer.moving_mean.assign(keras.ops.zeros_like(layer.moving_mean))
-            layer.moving_variance.assign(keras.ops.ones_like(layer.moving_variance))
+            layer.moving_mean.assign(keras.ops.zeros(layer.moving_mean.shape))
+            layer.moving_variance.assign(keras.ops.ones(layer.moving_variance.shape))
         try:
             for index, inputs in enumerate(self._input_batches()):
                 # Keras updates moving = momentum * moving + (1 - momentum) * batch; with
