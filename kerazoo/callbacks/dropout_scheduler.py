@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kerazoo.callbacks import fit_state
 from kerazoo.callbacks.model_parts import layers_of_type
 from kerazoo.callbacks.scheduling import ScheduledValues
 from kerazoo.errors import KerazooError
@@ -41,14 +42,14 @@ class DropoutScheduler(ScheduledValues):
                 raise KerazooError(f"DropoutScheduler: no ScheduledDropout layer named "
                                    f"{', '.join(missing)}; accepted: "
                                    f"{', '.join(layer.name for layer in found)}")
-        variables = [layer.rate for layer in found]
+        assigners = [fit_state.scalar_assigner(layer.rate) for layer in found]
 
         def set_rate(value: float) -> float:
             if not 0 <= value < 1:
                 raise KerazooError(f"the dropout schedule must give a rate in [0, 1). "
                                    f"Received: dropout_rate={value!r}")
-            for variable in variables:
-                variable.assign(value)
+            for assign in assigners:
+                assign(value)
             return value
 
         return {"dropout_rate": set_rate}

@@ -19,6 +19,8 @@ saved after training has exactly the variables a freshly built one has.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 
 
@@ -33,6 +35,21 @@ def sync(model: keras.Model) -> None:
     state_sync = getattr(model, "jax_state_sync", None)
     if state_sync is not None:
         state_sync()
+
+
+def scalar_assigner(variable: keras.Variable) -> Callable[[float], object]:
+    """`variable.assign` for a Python number, by the cheapest route the backend offers.
+
+    Keras' `assign` first runs the value through its generic tensor conversion, which on
+    TensorFlow costs about as much as the assignment itself; before every batch that is a
+    visible share of a small model's step. TensorFlow's own variable, which Keras keeps as
+    `variable.value` there, takes a Python float directly, and its `assign` is the op
+    Keras' assign ends in anyway.
+    """
+    backend_variable = variable.value
+    if keras.backend.backend() == "tensorflow" and hasattr(backend_variable, "assign"):
+        return backend_variable.assign
+    return variable.assign
 
 
 def join_state(owner, variables: list[keras.Variable]) -> list[keras.Variable]:

@@ -94,6 +94,7 @@ class LRFinder(keras.callbacks.Callback):
                                "itself (it was created with a LearningRateSchedule); create "
                                "it with a number, e.g. Adam(learning_rate=1e-3)")
         self._learning_rate = learning_rate
+        self._assign_learning_rate = fit_state.scalar_assigner(learning_rate)
         optimizer = self.model.optimizer
         if not optimizer.built:  # build now so the snapshot holds every slot the run creates
             optimizer.build(self.model.trainable_variables)
@@ -109,7 +110,7 @@ class LRFinder(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         fit_state.sync(self.model)
-        self._learning_rate.assign(self.learning_rate_at(self._step))
+        self._assign_learning_rate(self.learning_rate_at(self._step))
 
     def on_train_batch_end(self, batch, logs=None):
         mean = float((logs or {}).get("loss", math.nan))

@@ -7,6 +7,7 @@ from typing import Any
 
 import keras
 
+from kerazoo.callbacks import fit_state
 from kerazoo.callbacks.optimizer_hyperparameters import HyperparameterSwap, momentum_attribute
 from kerazoo.callbacks.scheduling import ScheduledValues
 from kerazoo.errors import KerazooError
@@ -52,15 +53,17 @@ class LRScheduler(ScheduledValues):
                 f"{type(optimizer).__name__}(learning_rate=1e-3), and give the schedule to "
                 "the callback")
         self._learning_rate = learning_rate
+        self._assign_learning_rate = fit_state.scalar_assigner(learning_rate)
         self.multiplier = 1.0
         self._last_learning_rate = None
         targets = {"learning_rate": self._set_learning_rate}
         if "momentum" in self.schedules:
             self._swap = HyperparameterSwap(self.model)
-            momentum = self._swap.variable(momentum_attribute(optimizer))
+            assign_momentum = fit_state.scalar_assigner(
+                self._swap.variable(momentum_attribute(optimizer)))
 
             def set_momentum(value: float) -> float:
-                momentum.assign(value)
+                assign_momentum(value)
                 return value
 
             targets["momentum"] = set_momentum
@@ -68,7 +71,7 @@ class LRScheduler(ScheduledValues):
 
     def _set_learning_rate(self, value: float) -> float:
         value *= self.multiplier
-        self._learning_rate.assign(value)
+        self._assign_learning_rate(value)
         self._last_learning_rate = value
         return value
 
@@ -79,6 +82,7 @@ class LRScheduler(ScheduledValues):
             # the variable holds float32: a mismatch smaller than its rounding is no change
             if not math.isclose(current, last, rel_tol=1e-5):
                 self.multiplier *= current / last
+                self.reapply()
         super().on_epoch_begin(epoch, logs)
 
     def release(self):

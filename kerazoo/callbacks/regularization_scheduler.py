@@ -43,12 +43,14 @@ class RegularizationScheduler(ScheduledValues):
 
     @staticmethod
     def _setter(key, variables):
+        assigners = [fit_state.scalar_assigner(variable) for variable in variables]
+
         def set_strength(value: float) -> float:
             if value < 0:
                 raise KerazooError(f"the {key} schedule must give a non-negative strength. "
                                    f"Received: {key}={value!r}")
-            for variable in variables:
-                variable.assign(value)
+            for assign in assigners:
+                assign(value)
             return value
 
         return set_strength

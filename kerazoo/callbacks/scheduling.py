@@ -34,6 +34,7 @@ class ScheduledValues(keras.callbacks.Callback):
         for key, spec in self.schedules.items():
             schedules.check(spec, argument=key)
         self.values: dict[str, float] = {}
+        self._scheduled: dict[str, float] = {}  # last value of each schedule, before targets
         self._plan: list[tuple[str, Callable[[float], float], Callable[[float], float]]] = []
         self._epoch = 0
         self._batches_seen = 0
@@ -76,6 +77,7 @@ class ScheduledValues(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._steps_per_epoch = self.params.get("steps")
         self._batches_seen = 0
+        self.values, self._scheduled = {}, {}
         state_sync = getattr(self.model, "jax_state_sync", None)
         self._sync = state_sync if state_sync is not None else (lambda: None)
         targets = self.targets()
@@ -100,9 +102,16 @@ class ScheduledValues(keras.callbacks.Callback):
         self.apply(step)
 
     def apply(self, step: float) -> None:
-        values = self.values
+        scheduled = self._scheduled
         for key, schedule, target in self._plan:
-            values[key] = target(schedule(step))
+            value = schedule(step)
+            if value != scheduled.get(key):  # flat stretches cost no assignment
+                scheduled[key] = value
+                self.values[key] = target(value)
+
+    def reapply(self) -> None:
+        """Make the next `apply` set every value, even those whose schedule did not move."""
+        self._scheduled = {}
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

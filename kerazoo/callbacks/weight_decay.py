@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kerazoo.callbacks import fit_state
 from kerazoo.callbacks.optimizer_hyperparameters import HyperparameterSwap
 from kerazoo.callbacks.scheduling import ScheduledValues
 from kerazoo.errors import KerazooError
@@ -27,13 +28,13 @@ class WeightDecayScheduler(ScheduledValues):
     def targets(self):
         self._swap = HyperparameterSwap(self.model)
         first = float(self.bind("weight_decay", self.schedules["weight_decay"])(0))
-        variable = self._swap.variable("weight_decay", initial=first)
+        assign = fit_state.scalar_assigner(self._swap.variable("weight_decay", initial=first))
 
         def set_weight_decay(value: float) -> float:
             if value < 0:
                 raise KerazooError(f"the weight decay schedule must give a non-negative "
                                    f"value. Received: weight_decay={value!r}")
-            variable.assign(value)
+            assign(value)
             return value
 
         return {"weight_decay": set_weight_decay}
