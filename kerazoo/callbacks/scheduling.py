@@ -49,14 +49,14 @@ class ScheduledValues(keras.callbacks.Callback):
 
     def bind(self, key: str, spec: Any) -> Callable[[float], float]:
         """The schedule for `key` as a function of the step; `total_steps` comes from fit."""
-        return schedules.resolve(spec, argument=key, total_steps=self.total_steps(key))
+        return schedules.resolve(spec, argument=key, total_steps=self.total_steps())
 
     def release(self) -> None:
         """Undo what `targets` set up (called at the end of training)."""
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def total_steps(self, key: str = "schedule") -> int | None:
+    def total_steps(self) -> int | None:
         """Steps in this fit, in the unit of `per`; None when fit cannot tell."""
         epochs = self.params.get("epochs")
         if self.per == "epoch":
@@ -65,7 +65,7 @@ class ScheduledValues(keras.callbacks.Callback):
         return epochs * steps if epochs and steps else None
 
     def require_total_steps(self, key: str) -> int:
-        total = self.total_steps(key)
+        total = self.total_steps()
         if not total:
             raise KerazooError(f"{type(self).__name__}: cannot infer the number of steps for "
                                f"{key!r}: fit does not know how many batches an epoch has; "
