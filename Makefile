@@ -9,8 +9,9 @@ ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
 BACKEND_STORE_URI ?= sqlite:///mlruns/mlflow.db
+ARTIFACTS ?= mlruns/artifacts
 
-.PHONY: install recipe test test-slow test-jax ui compare bench lint clean
+.PHONY: install recipe test test-slow test-jax ui compare bench lint clean server test-server
 
 install: $(STAMP)
 
@@ -35,6 +36,22 @@ test-jax: $(STAMP)
 
 ui: $(STAMP)
 	$(BIN)/mlflow ui --backend-store-uri $(BACKEND_STORE_URI) --host $(HOST) --port $(PORT)
+
+# A tracking server for a team: point MLFLOW_TRACKING_URI at http://$(HOST):$(PORT). The runs
+# live in BACKEND_STORE_URI (e.g. postgresql://USER@DBHOST/mlflow), artifacts in ARTIFACTS,
+# uploaded through the server. HOST stays on loopback unless you mean to expose it.
+server: $(STAMP)
+	@case "$(BACKEND_STORE_URI)" in postgresql*) $(BIN)/pip install --quiet \
+	  --disable-pip-version-check -e '.[postgres]';; esac
+	$(BIN)/mlflow server --backend-store-uri $(BACKEND_STORE_URI) \
+	  --artifacts-destination $(ARTIFACTS) --host $(HOST) --port $(PORT)
+
+# The server against a real PostgreSQL from Debian's packages (installed here if missing).
+test-server: $(STAMP)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq postgresql)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[postgres]'
+	$(BIN)/pytest -m slow tests/test_server.py $(ARGS)
 
 compare: $(STAMP)
 	$(BIN)/kerazoo compare $(ARGS)

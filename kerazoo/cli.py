@@ -105,18 +105,132 @@ def recipes_command() -> None:
 @click.option("--tracking-uri", default=None,
               help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or mlruns/mlflow.db).")
 @click.option("--quiet", is_flag=True, help="No per-epoch progress lines.")
+@click.option("--resume", "resume_run_id", default=None, metavar="RUN_ID",
+              help="Continue this interrupted run from its last completed epoch.")
+@click.option("--download", is_flag=True,
+              help="Let a classic-dataset loader fetch its files when they are not found "
+                   "locally (same as --set data.download=true); nothing downloads without it.")
+@click.option("--distribute", type=click.Choice(["none", "mirrored", "data_parallel"]),
+              default=None, help="Sets train.distribute: mirrored (TensorFlow, this host's "
+              "devices) or data_parallel (JAX, one or more processes).")
+@click.option("--coordinator", default=None, metavar="HOST:PORT",
+              help="data_parallel over several processes: process 0's address.")
+@click.option("--num-processes", type=int, default=None, help="Processes in the job.")
+@click.option("--process-id", type=int, default=None, help="This process's rank, from 0.")
 def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
-                tracking_uri: str | None, quiet: bool) -> None:
+                tracking_uri: str | None, quiet: bool, resume_run_id: str | None,
+                download: bool, distribute: str | None, coordinator: str | None,
+                num_processes: int | None, process_id: int | None) -> None:
     """Train RECIPE (a name from `kerazoo recipes` or a .yaml path) and log it to MLflow."""
     import_keras_quietly()
     from kerazoo.recipe import load_recipe
+    from kerazoo.registry import data_registry
     from kerazoo.runner import run_recipe
 
+    if coordinator or num_processes is not None or process_id is not None:
+        _enter_multi_process_job(distribute, coordinator, num_processes, process_id)
+    if distribute:
+        overrides = (*overrides, f"train.distribute={distribute}")
     loaded = load_recipe(recipe, overrides, smoke=smoke)
+    # Loaders of embedded or generated data take no `download`: for them the flag is moot.
+    if download and "download" in data_registry.get(loaded.data.name).parameters:
+        loaded = load_recipe(recipe, (*overrides, "data.download=true"), smoke=smoke)
     result = run_recipe(loaded, smoke=smoke, tracking_uri=tracking_uri,
-                        verbose=0 if quiet else 2)
+                        verbose=0 if quiet else 2, resume_run_id=resume_run_id)
     metrics = ", ".join(f"{name}={value:.4f}" for name, value in result.metrics.items())
-    click.echo(f"run {result.run_id} ({loaded.name}) finished: {metrics}")
+    who = f"run {result.run_id}" if result.run_id else f"rank {process_id}"
+    click.echo(f"{who} ({loaded.name}) finished: {metrics}")
+
+
+def _enter_multi_process_job(distribute: str | None, coordinator: str | None,
+                          num_processes: int | None, process_id: int | None) -> None:
+    """--coordinator, --num-processes and --process-id go together, with data_parallel."""
+    from kerazoo import distributed
+
+    if distribute != "data_parallel" or None in (coordinator, num_processes, process_id):
+        raise KerazooError("a multi-process run takes --distribute data_parallel --coordinator "
+                           "HOST:PORT --num-processes N --process-id I together. Received: "
+                           f"--distribute={distribute} --coordinator={coordinator} "
+                           f"--num-processes={num_processes} --process-id={process_id}")
+    distributed.initialize(coordinator, num_processes, process_id)
+
+
+@cli.command("launch")
+@click.argument("recipe")
+@click.option("--processes", "-n", type=int, default=2, show_default=True,
+              help="Local worker processes (each a JAX process with its own devices).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Coordinator port on 127.0.0.1 (default: a free one).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--smoke", is_flag=True)
+@click.option("--tracking-uri", default=None)
+@click.option("--quiet", is_flag=True)
+def launch_command(recipe: str, processes: int, port: int | None, overrides: tuple[str, ...],
+                   smoke: bool, tracking_uri: str | None, quiet: bool) -> None:
+    """Train RECIPE data-parallel on JAX in PROCESSES local processes; rank 0 logs one run."""
+    from kerazoo.launch import launch
+
+    arguments = [item for override in overrides for item in ("--set", override)]
+    arguments += ["--smoke"] * smoke + ["--quiet"] * quiet
+    arguments += ["--tracking-uri", tracking_uri] if tracking_uri else []
+    status = launch(recipe, processes, arguments, port, hide=BACKEND_CHATTER.match)
+    if status:
+        raise click.ClickException(f"a worker exited with status {status}; the job stopped")
+
+
+@cli.command("sweep")
+@click.argument("recipe", required=False)
+@click.option("--param", "params", multiple=True, metavar="KEY=SPEC",
+              help="A recipe key and its range: uniform(0, 0.5), loguniform(1e-4, 1e-1), "
+              "int(16, 128), choice([64, 128]) (repeatable; adds to the recipe's sweep.params).")
+@click.option("--trials", type=click.IntRange(1), default=None, help="Trials in all (default: "
+              "sweep.trials or 20); with --join, the trials this machine adds (required).")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Worker processes on this machine (default: sweep.workers or 1).")
+@click.option("--storage", default=None, metavar="URL",
+              help="Optuna storage, any SQLAlchemy URL (default: sqlite:///mlruns/optuna.db).")
+@click.option("--study", "study_name", default=None, help="Study name (default: RECIPE-TIME).")
+@click.option("--join", "join_study", default=None, metavar="STUDY",
+              help="Add workers to an existing study instead of starting one.")
+@click.option("--metric", default=None, help="Per-epoch metric to optimize (default: "
+              "sweep.metric or val_loss).")
+@click.option("--direction", type=click.Choice(["minimize", "maximize"]), default=None)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--smoke", is_flag=True, help="Every trial 1 epoch on small subsets.")
+@click.option("--tracking-uri", default=None)
+@click.option("--helper", is_flag=True, hidden=True)  # a worker started by another sweep
+def sweep_command(recipe: str | None, params: tuple[str, ...], trials: int | None,
+                  workers: int | None, storage: str | None, study_name: str | None,
+                  join_study: str | None, metric: str | None, direction: str | None,
+                  overrides: tuple[str, ...], smoke: bool, tracking_uri: str | None,
+                  helper: bool) -> None:
+    """Search RECIPE's hyperparameters with Optuna; each trial an MLflow run under one parent."""
+    import_keras_quietly()
+    from kerazoo import sweep
+
+    if join_study:
+        if recipe or params or overrides or smoke or study_name or metric or direction:
+            raise KerazooError("--join takes the recipe and search space from the study: give "
+                               "only --storage, --trials, --workers and --tracking-uri. "
+                               f"Received: RECIPE={recipe} --param={list(params)}")
+        if trials is None:
+            raise KerazooError(f"--join {join_study} needs --trials N, the trials this machine "
+                               "adds to the study")
+        summary = sweep.join(join_study, storage, trials=trials, workers=workers or 1,
+                             tracking_uri=tracking_uri, helper=helper,
+                             hide=BACKEND_CHATTER.match)
+    elif not recipe:
+        raise KerazooError("sweep needs a RECIPE, or --join STUDY to help a running sweep")
+    else:
+        summary = sweep.start(recipe, overrides, params, trials=trials, workers=workers,
+                              storage=storage, study_name=study_name, smoke=smoke,
+                              metric=metric, direction=direction, tracking_uri=tracking_uri,
+                              hide=BACKEND_CHATTER.match)
+    if summary:
+        click.echo(f"study {summary['study']}: {summary['trials']}")
+        if "best_value" in summary:
+            click.echo(f"best trial {summary['best_trial']} (run {summary['best_run_id']}): "
+                       f"{summary['best_value']:.4f} with {summary['best_params']}")
 
 
 @cli.command("lr-find")

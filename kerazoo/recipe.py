@@ -11,11 +11,11 @@ import copy
 import hashlib
 import json
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from kerazoo.errors import KerazooError, did_you_mean
 
@@ -47,6 +47,9 @@ class Train(BaseModel):
     shuffle: bool = True
     jit_compile: bool | Literal["auto"] = "auto"
     deterministic: bool = Field(True, description="enforce deterministic TensorFlow ops")
+    distribute: Literal["none", "mirrored", "data_parallel"] = Field(
+        "none", description="mirrored: TensorFlow, one host's devices; data_parallel: JAX, "
+                            "one or more processes (see kerazoo/distributed.py)")
 
 
 class Quality(BaseModel):
@@ -56,6 +59,38 @@ class Quality(BaseModel):
     metric: str
     floor: float
     mode: Literal["max", "min"] = "max"
+
+
+class Outputs(BaseModel):
+    """Files a run writes besides its MLflow artifacts, always inside the run's directory."""
+
+    model_config = ConfigDict(extra="forbid")
+    model_file: str | None = Field(
+        None, description="also save the trained model here, e.g. model.keras")
+
+    @field_validator("model_file")
+    @classmethod
+    def _inside_run_directory(cls, value: str | None) -> str | None:
+        if value is not None:
+            path = PurePosixPath(value)
+            if path.is_absolute() or ".." in path.parts or path.suffix != ".keras":
+                raise ValueError("must be a relative path ending in .keras inside the run's "
+                                 "directory (no '..', not absolute)")
+        return value
+
+
+class Sweep(BaseModel):
+    """An Optuna search over recipe keys (`kerazoo sweep`); the values are distribution specs
+    such as `uniform(0, 0.5)`, parsed by kerazoo/search_space.py, never evaluated."""
+
+    model_config = ConfigDict(extra="forbid")
+    params: dict[str, str] = Field(default_factory=dict,
+                                   description="dotted recipe key -> distribution spec")
+    metric: str = Field("val_loss", description="per-epoch metric reported to Optuna")
+    direction: Literal["minimize", "maximize"] | None = Field(
+        None, description="default: minimize losses and errors, maximize the rest")
+    trials: int = Field(20, ge=1, description="trials in all, shared between the workers")
+    workers: int = Field(1, ge=1, description="worker processes on this machine")
 
 
 class Recipe(BaseModel):
@@ -69,6 +104,8 @@ class Recipe(BaseModel):
     train: Train = Field(default_factory=Train)
     callbacks: list[NamedSection] = Field(default_factory=list)
     quality: Quality | None = None
+    outputs: Outputs = Field(default_factory=Outputs)
+    sweep: Sweep | None = None
     smoke: dict[str, Any] = Field(
         default_factory=dict, description="dotted overrides applied under --smoke")
     _source_path: Path | None = PrivateAttr(None)
@@ -179,7 +216,8 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> None:
             if last:
                 node[part] = value
             else:
-                node = node.setdefault(part, {})
+                # a missing section is created; a missing list (next part an index) is empty
+                node = node.setdefault(part, [] if parts[depth + 1].isdigit() else {})
         else:
             raise KerazooError(f"--set {key}: {'.'.join(parts[:depth])!r} is a value, not a "
                                f"section. Received: {key}={value!r}")
@@ -248,6 +286,10 @@ def check_names(recipe: Recipe) -> None:
             raise KerazooError(f"recipe {recipe.name!r}: {path}: {error}") from None
 
     check(recipe.model, model_registry, "model")
+    if "seed" in recipe.data.kwargs:
+        raise KerazooError(f"recipe {recipe.name!r}: data: the data loader takes the recipe's "
+                           f"top-level `seed`; remove data.seed. "
+                           f"Received: seed={recipe.data.kwargs['seed']!r}")
     check(recipe.data, data_registry, "data")
     for index, callback in enumerate(recipe.callbacks):
         check(callback, callback_registry, f"callbacks.{index}")

@@ -8,10 +8,12 @@ leaves a run behind.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import signal
 import subprocess
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +21,21 @@ import keras
 import yaml
 
 import kerazoo
-from kerazoo import plots, tracking
+from kerazoo import distributed, plots, tracking
 from kerazoo.callbacks import find_learning_rate, lr_finder_plot, make_callback
 from kerazoo.callbacks.lr_finder import LRFinderResult
+from kerazoo.checkpoint import RandomStateBackup, saved_epoch
 from kerazoo.data import DataSplits, load_data, pipeline
 from kerazoo.determinism import seed_everything
 from kerazoo.errors import KerazooError, did_you_mean
+from kerazoo.guards import FailOnNonFiniteLoss
 from kerazoo.recipe import NamedSection, Recipe, Train
 from kerazoo.registry import build, model_info, model_registry
 
 # How much of each split `--smoke` keeps: enough for every metric to be defined.
 SMOKE_SIZES = {"train": 256, "validation": 64, "test": 64}
+# Each run's local folder (training state for --resume, recipe outputs), under the cwd.
+RUNS_DIR = Path("mlruns") / "runs"
 # Batches the LR range test sweeps over (`learning_rate: auto`, `kerazoo lr-find`).
 LR_FINDER_STEPS = 100
 
@@ -41,6 +47,8 @@ class Prepared:
     model: keras.Model
     callbacks: list[keras.callbacks.Callback]
     deterministic_ops: bool
+    # Where the model and batches live (train.distribute); one device unless asked.
+    replicas: distributed.Replicas = field(default_factory=distributed.Replicas)
     lr_finder: LRFinderResult | None = None  # the range test, when learning_rate is 'auto'
 
 
@@ -67,8 +75,6 @@ def build_model(section: NamedSection, hints: dict[str, Any]) -> keras.Model:
 
 
 def make_optimizer(train: Train, learning_rate: float) -> keras.optimizers.Optimizer:
-    from kerazoo.registry import Entry
-
     try:
         optimizer_class = type(keras.optimizers.get(train.optimizer))
     except ValueError:
@@ -77,7 +83,17 @@ def make_optimizer(train: Train, learning_rate: float) -> keras.optimizers.Optim
         raise KerazooError(f"train.optimizer: unknown optimizer {train.optimizer!r}"
                            f"{did_you_mean(train.optimizer, known)}; accepted: "
                            f"{', '.join(known)}") from None
-    Entry(train.optimizer, optimizer_class).check_keywords(train.optimizer_kwargs, "optimizer")
+    # Optimizers pass **kwargs on to the base class, so accept the names of both.
+    accepted = {name for cls in (optimizer_class, keras.optimizers.Optimizer)
+                for name, parameter in inspect.signature(cls.__init__).parameters.items()
+                if parameter.kind is parameter.POSITIONAL_OR_KEYWORD or
+                parameter.kind is parameter.KEYWORD_ONLY} - {"self", "learning_rate"}
+    for keyword in train.optimizer_kwargs:
+        if keyword not in accepted:
+            raise KerazooError(
+                f"train.optimizer_kwargs: optimizer {train.optimizer!r} has no argument "
+                f"{keyword!r}{did_you_mean(keyword, accepted)}; accepted: "
+                f"{', '.join(sorted(accepted))}")
     return optimizer_class(learning_rate=learning_rate, **train.optimizer_kwargs)
 
 
@@ -108,6 +124,16 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> N
 
 def prepare(recipe: Recipe, smoke: bool = False) -> Prepared:
     """Everything before training; raises `KerazooError` naming the recipe key at fault."""
+    replicas = distributed.replicas_for(recipe.train.distribute)
+    with replicas.scope():  # variables are created where the strategy places them; fit and
+        # evaluate run outside (Keras keeps the strategy from compile, and a data-parallel
+        # process has its distribution set for good)
+        prepared = _prepare_in_scope(recipe, smoke)
+    prepared.replicas = replicas
+    return prepared
+
+
+def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
     deterministic_ops = seed_everything(recipe.seed, recipe.train.deterministic)
     try:
         data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
@@ -130,7 +156,7 @@ def prepare(recipe: Recipe, smoke: bool = False) -> Prepared:
             callbacks.append(make_callback(section.name, **section.kwargs))
         except (KerazooError, TypeError, ValueError) as error:
             raise _in_section(f"callbacks.{index}", recipe, error) from None
-    return Prepared(recipe, data, model, callbacks, deterministic_ops, lr_finder)
+    return Prepared(recipe, data, model, callbacks, deterministic_ops, lr_finder=lr_finder)
 
 
 def find_recipe_learning_rate(model: keras.Model, recipe: Recipe,
@@ -219,53 +245,127 @@ def sigterm_as_interrupt():
 
 
 def fit(prepared: Prepared, extra_callbacks: list[keras.callbacks.Callback],
-        verbose: int | str = 2) -> keras.callbacks.History:
-    recipe, data = prepared.recipe, prepared.data
+        verbose: int | str = 2, initial_epoch: int = 0) -> keras.callbacks.History:
+    recipe, data, replicas = prepared.recipe, prepared.data, prepared.replicas
     batch_size = recipe.train.batch_size
-    return prepared.model.fit(
+    training, steps = replicas.training_data(
         pipeline.training_dataset(data.train, batch_size, recipe.seed, recipe.train.epochs,
-                                  shuffle=recipe.train.shuffle),
-        steps_per_epoch=pipeline.steps_per_epoch(data.train, batch_size),
-        validation_data=pipeline.evaluation_dataset(data.validation, batch_size),
+                                  initial_epoch=initial_epoch, shuffle=recipe.train.shuffle),
+        len(data.train), batch_size)
+    return prepared.model.fit(
+        training,
+        steps_per_epoch=steps,
+        validation_data=replicas.evaluation_data(
+            pipeline.evaluation_dataset(data.validation, batch_size)),
         epochs=recipe.train.epochs,
+        initial_epoch=initial_epoch,
         callbacks=[*prepared.callbacks, *extra_callbacks],
         shuffle=False,  # the dataset shuffles, reproducibly per epoch
         verbose=verbose,
     )
 
 
+# --- interruption and resume -------------------------------------------------------------------
+
+@dataclass
+class ResumePoint:
+    run_id: str
+    run_dir: Path
+    initial_epoch: int
+
+
+def resume_point(run_id: str, recipe: Recipe) -> ResumePoint:
+    """Where `--resume RUN_ID` continues; every reason it cannot is a one-line error."""
+    run = tracking.find_run(run_id)
+    if run.info.status == "FINISHED":
+        raise KerazooError(f"--resume: run {run_id} already FINISHED; nothing to resume")
+    tags = run.data.tags
+    if tags.get("kerazoo.recipe_hash") != recipe.content_hash():
+        raise KerazooError(
+            f"--resume: run {run_id} was started from recipe {tags.get('kerazoo.recipe')!r} "
+            f"with other settings (hash {tags.get('kerazoo.recipe_hash')} vs "
+            f"{recipe.content_hash()}); give the same recipe, --set overrides and --smoke")
+    run_dir = Path(tags.get("kerazoo.run_dir", RUNS_DIR / run_id))
+    epoch = saved_epoch(run_dir / "backup")
+    if epoch is None:
+        raise KerazooError(f"--resume: run {run_id} saved no training state in "
+                           f"{run_dir / 'backup'} (it stopped before finishing an epoch, or "
+                           "the folder was removed); start a new run")
+    return ResumePoint(run_id, run_dir, epoch)
+
+
 def evaluate(prepared: Prepared) -> dict[str, float]:
-    results = prepared.model.evaluate(
-        pipeline.evaluation_dataset(prepared.data.test, prepared.recipe.train.batch_size),
+    results = prepared.model.evaluate(prepared.replicas.evaluation_data(
+        pipeline.evaluation_dataset(prepared.data.test, prepared.recipe.train.batch_size)),
         return_dict=True, verbose=0)
     return {f"test_{name}": float(value) for name, value in results.items()}
 
 
 def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None = None,
-               verbose: int | str = 2) -> RunResult:
-    """Train, evaluate and log one recipe; returns the run id, test metrics and the model."""
+               verbose: int | str = 2, resume_run_id: str | None = None,
+               extra_callbacks: Sequence[keras.callbacks.Callback] = (),
+               parent_run_id: str | None = None,
+               tags: dict[str, str] | None = None) -> RunResult:
+    """Train, evaluate and log one recipe; returns the run id, test metrics and the model.
+
+    With `resume_run_id`, continue that interrupted run from its last completed epoch: same
+    MLflow run, history continued without duplicated or missing steps. `extra_callbacks` run
+    before the tracking callback (a sweep's pruning callback); `parent_run_id` nests the run
+    under another (a sweep's trials under the sweep). With several processes only rank 0
+    logs; the others return `run_id=None`.
+    """
     prepared = prepare(recipe, smoke)
     uri = tracking.tracking_uri(tracking_uri)
-    tracking.prepare_store(uri)
-    with sigterm_as_interrupt(), tracking.TrackedRun(
-        recipe.experiment, run_name=recipe.name, tags=run_tags(prepared, smoke), uri=uri
-    ) as run:
-        resolved = recipe.resolved()
-        run.log_params({**flatten(resolved),
-                        **flatten(prepared.data.fingerprint(), "data_fingerprint.")})
-        run.log_text(yaml.safe_dump(resolved, sort_keys=False), "recipe.yaml")
-        if recipe.source_path is not None:
-            run.log_artifact(recipe.source_path, "recipe_file")
-        if prepared.lr_finder is not None:
-            log_lr_finder(run, prepared.lr_finder)
-        history = fit(prepared, [run.callback()], verbose=verbose)
+    resume = None
+    if prepared.replicas.is_chief:
+        tracking.prepare_store(uri)
+        resume = resume_point(resume_run_id, recipe) if resume_run_id else None
+        tracked = tracking.TrackedRun(
+            recipe.experiment, run_name=recipe.name, uri=uri, resume_run_id=resume_run_id,
+            parent_run_id=parent_run_id,
+            tags={**run_tags(prepared, smoke), **prepared.replicas.tags(), **(tags or {})})
+    elif resume_run_id:
+        raise KerazooError("--resume continues single-process runs only; restart the "
+                           "multi-process job without it")
+    else:
+        tracked, verbose = distributed.LocalRun(prepared.replicas.process_id), 0
+    with sigterm_as_interrupt(), tracked as run:
+        if run.run_id is None:  # a rank other than 0 keeps its state in a folder of its own
+            run_dir = run.directory
+        else:
+            run_dir = resume.run_dir if resume else (RUNS_DIR / run.run_id).resolve()
+        if resume is None:
+            run.set_tags({"kerazoo.run_dir": str(run_dir)})
+            resolved = recipe.resolved()
+            run.log_params({**flatten(resolved),
+                            **flatten(prepared.data.fingerprint(), "data_fingerprint.")})
+            run.log_text(yaml.safe_dump(resolved, sort_keys=False), "recipe.yaml")
+            if recipe.source_path is not None:
+                run.log_artifact(recipe.source_path, "recipe_file")
+            if prepared.lr_finder is not None:
+                log_lr_finder(run, prepared.lr_finder)
+        metrics_callback = run.callback(run.epoch_history() if resume else None)
+        # Metrics are queued before the state is saved, so an interruption between the two
+        # re-runs an epoch whose metrics are skipped rather than losing one.
+        safety = [metrics_callback,
+                  keras.callbacks.BackupAndRestore(str(run_dir / "backup"),
+                                                   double_checkpoint=True),
+                  RandomStateBackup(run_dir / "backup"),
+                  FailOnNonFiniteLoss()]
+        fit(prepared, [*extra_callbacks, *safety], verbose=verbose,
+            initial_epoch=resume.initial_epoch if resume else 0)
+        history = metrics_callback.history
         metrics = evaluate(prepared)
-        run.log_metrics(metrics, step=len(history.epoch), flush=True)
-        figure = plots.learning_curves(history.history)
+        run.log_metrics(metrics, step=recipe.train.epochs, flush=True)
+        figure = plots.learning_curves(history)
         run.log_figure(figure, "plots/learning_curves.png")
         plots.close(figure)
+        if recipe.outputs.model_file:
+            path = run_dir / recipe.outputs.model_file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            prepared.model.save(path)
         run.log_keras_model(prepared.model, _examples(prepared.data.test.x))
-        return RunResult(run.run_id, metrics, history.history, prepared.model, prepared.data)
+        return RunResult(run.run_id, metrics, history, prepared.model, prepared.data)
 
 
 def _examples(x, count: int = 5):

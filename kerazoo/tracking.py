@@ -246,21 +246,35 @@ class TrackedRun:
                      signature=infer_signature(example_inputs, outputs),
                      pip_requirements=list(pip_requirements()))
 
-    def callback(self) -> MetricsCallback:
-        return MetricsCallback(self)
+    def callback(self, history: dict[str, list[float]] | None = None) -> MetricsCallback:
+        return MetricsCallback(self, history)
+
+    def epoch_history(self) -> dict[str, list[float]]:
+        """Per-epoch metric values logged so far (step 1, 2, ...), for resuming a run."""
+        run = self._client.get_run(self.run_id)
+        history = {}
+        for key in run.data.metrics:
+            points = sorted((m.step, m.value) for m in self._client.get_metric_history(
+                self.run_id, key))
+            if points and [step for step, _ in points] == list(range(1, len(points) + 1)):
+                history[key] = [value for _, value in points]
+        return history
 
 
 class MetricsCallback(keras.callbacks.Callback):
     """Logs every number in `logs` at each epoch end, at step = epoch number (from 1).
 
-    Put it last in the callback list so values other callbacks write into `logs` (the
-    learning rate, a dropout rate, ...) are included. When no callback reports the learning
-    rate, it is read from the optimizer so every run has its history.
+    Put it after the callbacks that write into `logs` (the learning rate, a dropout rate,
+    ...) so their values are included. When no callback reports the learning rate, it is
+    read from the optimizer so every run has its history. `history` holds everything logged
+    (seeded with the earlier epochs when a run resumes); an epoch already in it is not logged
+    again, so a resumed run's history has no duplicated steps.
     """
 
-    def __init__(self, run: TrackedRun):
+    def __init__(self, run: TrackedRun, history: dict[str, list[float]] | None = None):
         super().__init__()
         self.run = run
+        self.history: dict[str, list[float]] = {k: list(v) for k, v in (history or {}).items()}
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         values = {key: float(value) for key, value in (logs or {}).items()
@@ -269,6 +283,10 @@ class MetricsCallback(keras.callbacks.Callback):
             learning_rate = getattr(self.model.optimizer, "learning_rate", None)
             if learning_rate is not None:
                 values["learning_rate"] = float(keras.ops.convert_to_numpy(learning_rate))
+        if epoch < len(self.history.get("loss", ())):
+            return  # logged before the interruption; re-run from an older checkpoint
+        for key, value in values.items():
+            self.history.setdefault(key, []).append(value)
         self.run.log_metrics(values, step=epoch + 1)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
@@ -281,6 +299,20 @@ def _is_number(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return getattr(value, "ndim", 0) == 0
+
+
+# --- runs that have ended (sweeps) --------------------------------------------------------------
+
+def tag_run(run_id: str, tags: dict[str, Any]) -> None:
+    """Tag a run after it ended: a sweep learns a trial was pruned only when its fit stops."""
+    client = mlflow.MlflowClient()
+    for key, value in tags.items():
+        client.set_tag(run_id, key, str(value)[:TAG_VALUE_LIMIT])
+
+
+def run_status(run_id: str) -> str:
+    """RUNNING, FINISHED, FAILED or KILLED."""
+    return mlflow.MlflowClient().get_run(run_id).info.status
 
 
 # --- reading runs back ---------------------------------------------------------------------------
@@ -301,6 +333,15 @@ def search_runs(experiments: list[str] | None = None, filter_string: str = "",
         raise KerazooError(f"--filter {filter_string!r} is not a valid MLflow search filter "
                            f"(e.g. \"metrics.test_accuracy > 0.9 and params.train.epochs = "
                            f"'30'\"): {message}") from None
+
+
+def find_run(run_id: str):
+    """The MLflow run `run_id` (info, tags, params), or a KerazooError naming it."""
+    try:
+        return mlflow.MlflowClient().get_run(run_id)
+    except MlflowException:
+        raise KerazooError(f"no run {run_id!r} in the tracking store "
+                           f"{mlflow.get_tracking_uri()!r}; `kerazoo compare` lists runs") from None
 
 
 def metric_history(run_id: str, key: str) -> list[tuple[int, float]]:

@@ -36,6 +36,9 @@ def tracking_uri(tmp_path, template_store, monkeypatch) -> str:
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)  # an earlier test in this process may have set another
     return uri
 
 

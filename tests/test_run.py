@@ -72,7 +72,8 @@ def test_artifacts_include_model_plot_and_recipe(finished):
 
 
 def test_logged_model_predicts_the_same_classes(finished):
-    result, _ = finished
+    result, client = finished
+    mlflow.set_tracking_uri(client.tracking_uri)  # runs:/ URIs resolve against the global one
     loaded = mlflow.keras.load_model(f"runs:/{result.run_id}/model")
     x = result.data.test.x
     expected = result.model.predict(x, verbose=0).argmax(axis=1)
@@ -122,3 +123,15 @@ def test_a_mistake_found_before_training_creates_no_run(client):
     with pytest.raises(KerazooError, match="dropout"):
         run_recipe(recipe, verbose=0)
     assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
+
+
+def test_a_nan_loss_stops_training_and_ends_failed_with_the_reason(client):
+    from kerazoo.guards import TrainingDiverged
+
+    recipe = load_recipe("mlp_digits", ["train.optimizer=sgd", "train.learning_rate=1e12",
+                                        "train.epochs=3"], smoke=True)
+    with pytest.raises(TrainingDiverged, match="loss became"):
+        run_recipe(recipe, verbose=0)
+    (run,) = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
+    assert run.info.status == "FAILED"
+    assert run.data.tags["kerazoo.error"].startswith("TrainingDiverged: loss became nan")

@@ -4,8 +4,18 @@ A loader is `(seed, **kwargs) -> DataSplits`, registered with `@register_data`; 
 more through the `kerazoo.data` entry-point group.
 """
 
+from kerazoo.data.addition import addition
+from kerazoo.data.cifar10 import cifar10
 from kerazoo.data.digits import digits
+from kerazoo.data.digits_anomaly import digits_anomaly
+from kerazoo.data.image_folder import image_folder
+from kerazoo.data.imdb import imdb
+from kerazoo.data.mnist import fashion_mnist, mnist
+from kerazoo.data.shapes import shapes
 from kerazoo.data.splits import DataSplits, Split, split_three_ways
+from kerazoo.data.temporal_order import temporal_order
+from kerazoo.data.text import nietzsche, python_docs, text_file, tinyshakespeare
+from kerazoo.data.time_series import seasonal_series
 from kerazoo.registry import data_registry, register_data
 
 
@@ -16,4 +26,7 @@ def load_data(name: str, seed: int = 0, **kwargs) -> DataSplits:
     return entry(seed=seed, **kwargs)
 
 
-__all__ = ["DataSplits", "Split", "digits", "load_data", "register_data", "split_three_ways"]
+__all__ = ["DataSplits", "Split", "addition", "cifar10", "digits", "digits_anomaly",
+           "fashion_mnist", "image_folder", "imdb", "load_data", "mnist", "nietzsche",
+           "python_docs", "register_data", "seasonal_series", "shapes", "split_three_ways",
+           "temporal_order", "text_file", "tinyshakespeare"]

@@ -1,0 +1,61 @@
+"""Finding classic datasets where Keras keeps them, and fetching them only when asked.
+
+`keras.utils.get_file` caches under `$KERAS_HOME/datasets`, else `~/.keras/datasets`, and
+under `/tmp/.keras/datasets` when that home is not writable. kerazoo looks in the same
+places (computed at call time, so a changed HOME or KERAS_HOME is honoured) and reads the
+files in the layout Keras' own loaders leave there. Nothing is downloaded unless a loader is
+called with `download=True` (the CLI's `--download`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from kerazoo.errors import KerazooError
+
+DOWNLOAD_HINT = "run with --download (or set data.download=true)"
+
+
+def keras_datasets_dirs() -> list[Path]:
+    """The datasets folder Keras would download into now (mirroring keras.config's choice of
+    home and get_file's fallback to /tmp), then /tmp's when Keras would fall back there."""
+    if os.environ.get("KERAS_HOME"):
+        home = Path(os.environ["KERAS_HOME"]).expanduser()
+    else:
+        user_home = Path.home()
+        home = (user_home if os.access(user_home, os.W_OK) else Path("/tmp")) / ".keras"
+    folders = [home / "datasets"]
+    fallback = Path("/tmp/.keras/datasets")
+    if not os.access(home, os.W_OK) and fallback not in folders:
+        folders.append(fallback)
+    return folders
+
+
+def in_keras_cache(*relative: str) -> list[Path]:
+    """Every place Keras may have cached `relative` (a file or folder under datasets/)."""
+    return [directory.joinpath(*relative) for directory in keras_datasets_dirs()]
+
+
+def first_existing(candidates: Iterable[Path], exists: Callable[[Path], bool]) -> Path | None:
+    return next((path for path in candidates if exists(path)), None)
+
+
+def not_found(title: str, looked_in: Iterable[Path], how_to_get: str) -> KerazooError:
+    places = ", ".join(str(path) for path in looked_in)
+    return KerazooError(f"{title} not found locally (looked in {places}); {how_to_get}")
+
+
+def user_path_missing(title: str, path: Path, expected: str) -> KerazooError:
+    return KerazooError(f"{title}: `path` must be {expected}. Received: path={str(path)!r}")
+
+
+def fetch(title: str, download: Callable[[], object]) -> None:
+    """Run a Keras download function; a network failure becomes a one-line error."""
+    try:
+        download()
+    except Exception as error:  # urllib, OSError, hash mismatch: all mean "could not fetch"
+        message = " ".join(str(error).split())
+        raise KerazooError(f"could not download {title}: {type(error).__name__}: "
+                           f"{message[:200]}") from None

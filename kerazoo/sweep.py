@@ -1,0 +1,395 @@
+"""`kerazoo sweep`: Optuna searches over recipe keys, each trial an MLflow run under one parent.
+
+The study lives in an Optuna RDB storage (default `sqlite:///mlruns/optuna.db`; any
+SQLAlchemy URL, such as PostgreSQL, lets several machines share it). Workers are processes:
+`kerazoo sweep RECIPE` creates the study and the parent MLflow run, then starts `--workers`
+copies of `kerazoo sweep --join STUDY`, which is also what other machines run to help. Each
+worker asks the storage for the next trial, so Optuna coordinates them and kerazoo
+schedules nothing. Everything a joining worker needs (the recipe, the search space, the
+parent run) is kept in the study's user attributes.
+
+Every epoch's validation metric is reported to Optuna and a median pruner may stop a trial;
+its run then ends FINISHED with a `pruned` tag, because stopping early is a decision, not a
+failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import optuna
+import yaml
+
+from kerazoo import plots, search_space, tracking
+from kerazoo.errors import KerazooError, did_you_mean
+from kerazoo.locks import file_lock
+from kerazoo.recipe import Recipe, Sweep, apply_overrides, load_recipe, validate
+
+DEFAULT_STORAGE = "sqlite:///mlruns/optuna.db"
+# A worker waits this long for a busy SQLite file instead of failing the trial.
+SQLITE_BUSY_SECONDS = 60
+ATTRIBUTE = "kerazoo.sweep"  # the study user attribute holding what workers need
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every worker of a study needs, stored in the study so `--join` needs nothing."""
+
+    recipe: dict[str, Any]  # resolved recipe (smoke and --set overrides applied)
+    params: tuple[str, ...]  # KEY=SPEC assignments
+    metric: str
+    smoke: bool
+    tracking_uri: str
+    parent_run_id: str = ""
+
+    @property
+    def space(self) -> dict[str, search_space.Distribution]:
+        return search_space.parse_all(self.params)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        data = json.loads(text)
+        return cls(**{**data, "params": tuple(data["params"])})
+
+
+# --- storage --------------------------------------------------------------------------------------
+
+def display_url(url: str) -> str:
+    """The URL without its password, for logs and messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        raise KerazooError(f"--storage must be a SQLAlchemy URL such as {DEFAULT_STORAGE} or "
+                           f"postgresql://USER@HOST/DATABASE. Received: --storage={url!r}"
+                           ) from None
+
+
+def _sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    return Path(url[len(prefix):]) if url.startswith(prefix) else None
+
+
+def open_storage(url: str, create: bool = False) -> optuna.storages.RDBStorage:
+    """Open the study storage; with `create`, make its tables (once, under a file lock for
+    SQLite: Optuna's first-time schema creation races when processes do it together)."""
+    shown = display_url(url)
+    path = _sqlite_path(url)
+    engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}} if path else None
+    try:
+        if path is not None and create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with file_lock(path.with_name(path.name + ".lock")):
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                          skip_table_creation=not create)
+    except (ImportError, OSError, ValueError, RuntimeError, optuna.exceptions.OptunaError,
+            _sqlalchemy_error()) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise KerazooError(f"cannot open the Optuna storage {shown!r}: "
+                           f"{type(error).__name__}: {message}") from None
+
+
+def _sqlalchemy_error() -> type[Exception]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return SQLAlchemyError
+
+
+def pruner() -> optuna.pruners.BasePruner:
+    """Median pruning from the sixth trial on: the first five set the bar (Optuna's default)."""
+    return optuna.pruners.MedianPruner()
+
+
+def load_study(name: str, storage: optuna.storages.RDBStorage,
+               study_pruner: optuna.pruners.BasePruner | None = None
+               ) -> tuple[optuna.Study, Plan]:
+    try:
+        study = optuna.load_study(study_name=name, storage=storage,
+                                  pruner=study_pruner or pruner())
+    except KeyError:
+        known = optuna.get_all_study_names(storage)
+        raise KerazooError(f"--join: no study {name!r} in this storage"
+                           f"{did_you_mean(name, known)}; accepted: "
+                           f"{', '.join(known) or 'none yet'}") from None
+    if ATTRIBUTE not in study.user_attrs:
+        raise KerazooError(f"--join: study {name!r} was not created by `kerazoo sweep` "
+                           "(it has no recipe); join only kerazoo sweeps")
+    return study, Plan.from_json(study.user_attrs[ATTRIBUTE])
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+def metric_names(recipe: Recipe) -> list[str]:
+    """The per-epoch numbers fit logs: loss and the compiled metrics, with `val_` twins."""
+    from kerazoo.registry import model_info
+
+    metrics = recipe.train.metrics
+    if metrics is None:
+        metrics = list(model_info(recipe.model.name).metrics)
+    names = ["loss", *metrics]
+    return names + [f"val_{name}" for name in names]
+
+
+def settings(recipe: Recipe, params: tuple[str, ...], trials: int | None, workers: int | None,
+             metric: str | None, direction: str | None) -> tuple[Sweep, tuple[str, ...]]:
+    """The recipe's `sweep:` section overridden by the command line, checked."""
+    section = recipe.sweep or Sweep()
+    assignments = tuple(f"{key}={spec}" for key, spec in section.params.items()) + params
+    if not assignments:
+        raise KerazooError(f"recipe {recipe.name!r}: nothing to search; give --param "
+                           "KEY=SPEC (e.g. --param 'model.dropout=uniform(0, 0.5)') or a "
+                           "sweep.params section")
+    metric = metric or section.metric
+    known = metric_names(recipe)
+    if metric not in known:
+        raise KerazooError(f"--metric: recipe {recipe.name!r} logs no per-epoch metric "
+                           f"{metric!r}{did_you_mean(metric, known)}; accepted: "
+                           f"{', '.join(known)}. Received: --metric={metric}")
+    if direction is None:
+        from kerazoo.compare import smaller_is_better
+
+        direction = section.direction or ("minimize" if smaller_is_better(metric)
+                                          else "maximize")
+    chosen = section.model_copy(update={
+        "metric": metric, "direction": direction,
+        "trials": section.trials if trials is None else trials,
+        "workers": section.workers if workers is None else workers})
+    if chosen.trials < 1 or chosen.workers < 1:
+        raise KerazooError(f"--trials and --workers must be positive integers. Received: "
+                           f"--trials={chosen.trials} --workers={chosen.workers}")
+    return chosen, assignments
+
+
+def check_space(recipe: Recipe, space: dict[str, search_space.Distribution]) -> None:
+    """Try one value of every range in the recipe, so a misspelled key fails now, not in
+    every trial."""
+    probe = apply_overrides(recipe.resolved(),
+                            [(key, search_space.example_value(d)) for key, d in space.items()])
+    try:
+        validate(probe, recipe.name)
+    except KerazooError as error:
+        raise KerazooError(f"--param {', '.join(space)}: {error}") from None
+
+
+def default_study_name(recipe: Recipe) -> str:
+    return f"{recipe.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def shares(trials: int, workers: int) -> list[int]:
+    """Trials per worker adding up to `trials` exactly (no worker gets none)."""
+    workers = min(workers, trials)
+    return [trials // workers + (1 if index < trials % workers else 0)
+            for index in range(workers)]
+
+
+# --- the starting machine -------------------------------------------------------------------------
+
+def start(recipe_name: str, overrides: tuple[str, ...], params: tuple[str, ...], *,
+          trials: int | None = None, workers: int | None = None, storage: str | None = None,
+          study_name: str | None = None, smoke: bool = False, metric: str | None = None,
+          direction: str | None = None, tracking_uri: str | None = None,
+          hide: Callable[[str], Any] | None = None) -> dict[str, Any]:
+    """Create the study and the parent run, run the workers, log the summary.
+
+    `hide` filters the workers' relayed output lines (backend chatter)."""
+    recipe = load_recipe(recipe_name, overrides, smoke=smoke)
+    section, assignments = settings(recipe, params, trials, workers, metric, direction)
+    space = search_space.parse_all(assignments)
+    check_space(recipe, space)
+    url = storage or DEFAULT_STORAGE
+    uri = tracking.tracking_uri(tracking_uri)
+    tracking.prepare_store(uri)  # MLflow's tables, once, before any worker
+    rdb = open_storage(url, create=True)
+    name = study_name or default_study_name(recipe)
+    try:
+        study = optuna.create_study(storage=rdb, study_name=name, direction=section.direction,
+                                    pruner=pruner())
+    except optuna.exceptions.DuplicatedStudyError:
+        raise KerazooError(f"--study: a study {name!r} exists already in "
+                           f"{display_url(url)!r}; add workers to it with --join {name}, or "
+                           "pick another name") from None
+    plan = Plan(recipe.resolved(), tuple(assignments), section.metric, smoke, uri)
+    with tracking.TrackedRun(recipe.experiment, run_name=f"sweep {name}", uri=uri, tags={
+        "kerazoo.recipe": recipe.name, "kerazoo.sweep.study": name,
+        "kerazoo.sweep.role": "parent", "kerazoo.smoke": str(smoke).lower(),
+    }) as parent:
+        plan = dataclasses.replace(plan, parent_run_id=parent.run_id)
+        study.set_user_attr(ATTRIBUTE, plan.to_json())
+        parent.log_params({
+            "sweep.study": name, "sweep.storage": display_url(url), "sweep.trials":
+            section.trials, "sweep.workers": section.workers, "sweep.metric": section.metric,
+            "sweep.direction": section.direction, "recipe": recipe.name,
+            **{f"sweep.params.{key}": d.spec for key, d in space.items()}})
+        parent.log_text(yaml.safe_dump(recipe.resolved(), sort_keys=False), "recipe.yaml")
+        status = run_workers(name, url, section.trials, section.workers, uri, hide)
+        summary = summarize(study, plan, parent)
+        if status:  # the parent run ends FAILED
+            raise KerazooError(f"a sweep worker exited with status {status}; the finished "
+                               f"trials are in study {name!r} (continue with --join {name})")
+    return summary
+
+
+def run_workers(name: str, url: str, trials: int, workers: int, uri: str,
+                hide: Callable[[str], Any] | None = None) -> int:
+    """`workers` processes of `kerazoo sweep --join`, sharing the trials. They are told
+    they are helpers (`--helper`): the process that started them writes the summary."""
+    from kerazoo.launch import run_together
+
+    commands = {
+        f"worker {index}": [sys.executable, "-m", "kerazoo.cli", "sweep", "--join", name,
+                            "--storage", url, "--trials", str(count), "--workers", "1",
+                            "--tracking-uri", uri, "--helper"]
+        for index, count in enumerate(shares(trials, workers))}
+    return run_together(commands, {**os.environ, "PYTHONUNBUFFERED": "1"}, hide)
+
+
+# --- joining workers ----------------------------------------------------------------------------
+
+def join(name: str, storage: str | None, *, trials: int, workers: int = 1,
+         tracking_uri: str | None = None, helper: bool = False,
+         study_pruner: optuna.pruners.BasePruner | None = None,
+         hide: Callable[[str], Any] | None = None) -> dict[str, Any] | None:
+    """Run `trials` trials of an existing study here, in `workers` processes.
+
+    A joiner that finds the parent run already ended (it came after the starting machine
+    finished) brings the parent's summary up to date; a `helper` started by another kerazoo
+    process leaves that to it.
+    """
+    url = storage or DEFAULT_STORAGE
+    rdb = open_storage(url)
+    study, plan = load_study(name, rdb, study_pruner)
+    uri = tracking.tracking_uri(tracking_uri or plan.tracking_uri)
+    tracking.prepare_store(uri)
+    if workers > 1:
+        status = run_workers(name, url, trials, workers, uri, hide)
+        if status:
+            raise KerazooError(f"a sweep worker exited with status {status}")
+    else:
+        run_trials(study, plan, trials, uri)
+    if helper or tracking.run_status(plan.parent_run_id) == "RUNNING":
+        return None  # the starting machine summarizes when its workers end
+    with tracking.TrackedRun("", run_name="", uri=uri,
+                             resume_run_id=plan.parent_run_id) as parent:
+        return summarize(study, plan, parent)
+
+
+class OptunaPruning(keras.callbacks.Callback):
+    """Reports the metric to the trial each epoch and stops `fit` when the pruner says so.
+
+    It stops training instead of raising, so the MLflow run ends FINISHED with its history
+    and model; the sweep then tags it `pruned` and tells Optuna.
+    """
+
+    def __init__(self, trial: optuna.Trial, metric: str):
+        super().__init__()
+        self.trial = trial
+        self.metric = metric
+        self.last_value: float | None = None
+        self.pruned_at: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        if self.metric not in logs:
+            raise KerazooError(f"sweep metric {self.metric!r} is not among this run's metrics"
+                               f"{did_you_mean(self.metric, logs)}; accepted: "
+                               f"{', '.join(logs)}")
+        self.last_value = float(logs[self.metric])
+        self.trial.report(self.last_value, step=epoch + 1)
+        if self.trial.should_prune():
+            self.pruned_at = epoch + 1
+            self.model.stop_training = True
+
+
+def run_trials(study: optuna.Study, plan: Plan, trials: int, uri: str) -> None:
+    """Run trials in this process until `trials` have ended here (any state)."""
+    from kerazoo.runner import run_recipe
+
+    space = plan.space
+    name = plan.recipe.get("name", "recipe")
+
+    def objective(trial: optuna.Trial) -> float:
+        values = {key: distribution.suggest(trial) for key, distribution in space.items()}
+        recipe = validate(apply_overrides(plan.recipe, list(values.items())), name)
+        pruning = OptunaPruning(trial, plan.metric)
+        try:
+            result = run_recipe(
+                recipe, smoke=plan.smoke, tracking_uri=uri, verbose=0,
+                extra_callbacks=[pruning], parent_run_id=plan.parent_run_id,
+                tags={"kerazoo.sweep.study": study.study_name,
+                      "kerazoo.sweep.trial": str(trial.number)})
+        finally:
+            keras.backend.clear_session()  # trials must not pile up graphs in one worker
+        trial.set_user_attr("mlflow_run_id", result.run_id)
+        if pruning.pruned_at is not None:
+            tracking.tag_run(result.run_id, {"pruned": "true",
+                                             "kerazoo.sweep.pruned_at_epoch": pruning.pruned_at})
+            raise optuna.TrialPruned(f"pruned at epoch {pruning.pruned_at}")
+        return pruning.last_value
+
+    # A trial that raises is recorded FAILED (its run too) and the worker goes on: a bad
+    # corner of the space must not end the sweep.
+    study.optimize(objective, n_trials=trials, catch=(Exception,), gc_after_trial=True)
+
+
+# --- the parent run's summary ---------------------------------------------------------------------
+
+def summarize(study: optuna.Study, plan: Plan, parent) -> dict[str, Any]:
+    """Best value and params, trial counts and Optuna's plots, on the parent run."""
+    trials = study.get_trials(deepcopy=False)
+    counts = {state.name.lower(): sum(trial.state == state for trial in trials)
+              for state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+                            optuna.trial.TrialState.FAIL)}
+    summary: dict[str, Any] = {"study": study.study_name, "trials": counts}
+    parent.log_metrics({f"trials_{state}": count for state, count in counts.items()},
+                       step=len(trials))
+    if not counts["complete"]:
+        parent.flush()
+        return summary
+    best = study.best_trial
+    summary.update(best_value=best.value, best_params=best.params, best_trial=best.number,
+                   best_run_id=best.user_attrs.get("mlflow_run_id"))
+    parent.log_metrics({f"best_{plan.metric}": best.value}, step=len(trials), flush=True)
+    parent.set_tags({"best.trial": best.number,
+                     "best.run_id": best.user_attrs.get("mlflow_run_id", ""),
+                     **{f"best.{key}": value for key, value in best.params.items()}})
+    parent.log_text(yaml.safe_dump({"metric": plan.metric, "best_value": best.value,
+                                    "best_trial": best.number, "best_params": best.params},
+                                   sort_keys=False), "best_params.yaml")
+    _log_plots(study, parent, counts["complete"], plan.metric)
+    return summary
+
+
+def _log_plots(study: optuna.Study, parent, complete: int, metric: str) -> None:
+    from optuna.visualization import matplotlib as optuna_plots
+
+    figures = {"plots/optimization_history.png": optuna_plots.plot_optimization_history}
+    if complete >= 2:  # importance compares trials: one cannot rank anything
+        figures["plots/param_importances.png"] = optuna_plots.plot_param_importances
+    for artifact, draw in figures.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            axes = draw(study)
+        if artifact.endswith("history.png"):
+            axes.set_ylabel(metric)
+            axes.legend(loc="best")  # Optuna puts it outside the axes, where it is cut off
+        figure = axes.figure
+        figure.set_size_inches(7, 4.5)
+        figure.tight_layout()
+        parent.log_figure(figure, artifact)
+        plots.close(figure)

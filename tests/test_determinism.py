@@ -1,0 +1,28 @@
+"""The same recipe and seed give identical metrics on CPU, and the run says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from kerazoo.recipe import load_recipe
+from kerazoo.runner import run_recipe
+
+RECIPES = ["mlp_digits"]
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_same_seed_same_metrics(name, client):
+    first = run_recipe(load_recipe(name, ["train.epochs=2"], smoke=True), verbose=0)
+    second = run_recipe(load_recipe(name, ["train.epochs=2"], smoke=True), verbose=0)
+    assert first.metrics == second.metrics
+    assert first.history == second.history
+    tags = client.get_run(first.run_id).data.tags
+    assert tags["kerazoo.seed"] == str(load_recipe(name).seed)
+    assert tags["kerazoo.deterministic_ops"] in ("true", "false")
+
+
+def test_another_seed_gives_other_metrics():
+    first = run_recipe(load_recipe("mlp_digits", ["train.epochs=2"], smoke=True), verbose=0)
+    other = run_recipe(load_recipe("mlp_digits", ["train.epochs=2", "seed=7"], smoke=True),
+                       verbose=0)
+    assert first.history["loss"] != other.history["loss"]

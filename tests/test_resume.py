@@ -1,0 +1,91 @@
+"""Interruption and resume with real signals, real subprocesses and a real store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pytest
+
+EPOCHS = 12
+RECIPE = ["mlp_digits", "--quiet", "--set", f"train.epochs={EPOCHS}"]
+
+
+def start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([str(Path(sys.executable).parent / "kerazoo"), "run", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ.copy())
+
+
+def wait_for_checkpoint(process: subprocess.Popen, tmp_path: Path, epochs: int) -> Path:
+    """Wait until the run has saved the state of at least `epochs` completed epochs."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for metadata in (tmp_path / "mlruns" / "runs").glob("*/backup/training_metadata.json"):
+            try:
+                if int(metadata.read_text().split('"epoch":')[1].split(",")[0]) >= epochs:
+                    return metadata.parent.parent
+            except (IndexError, ValueError, OSError):
+                pass  # being written
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    pytest.fail("no checkpoint appeared")
+
+
+def final_metrics(run_id: str) -> dict[str, float]:
+    run = mlflow.MlflowClient().get_run(run_id)
+    return {k: v for k, v in run.data.metrics.items() if k.startswith("test_")}
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
+def test_signal_kills_the_run_and_resume_continues_it_exactly(tmp_path, signal_number):
+    reference = start(*RECIPE)
+    assert reference.wait(timeout=300) == 0, reference.communicate()
+    client = mlflow.MlflowClient()
+    (reference_run,) = client.search_runs(
+        [client.get_experiment_by_name("digits").experiment_id])
+
+    interrupted = start(*RECIPE)
+    run_dir = wait_for_checkpoint(interrupted, tmp_path, epochs=3)
+    signalled_at = time.monotonic()
+    interrupted.send_signal(signal_number)
+    interrupted.wait(timeout=30)
+    assert time.monotonic() - signalled_at < 10
+    assert interrupted.returncode != 0
+    run_id = run_dir.name
+    run = client.get_run(run_id)
+    assert run.info.status == "KILLED"
+    assert (run_dir / "backup" / "training_metadata.json").is_file()
+    assert len(client.get_metric_history(run_id, "loss")) < EPOCHS
+
+    resumed = start(*RECIPE, "--resume", run_id)
+    assert resumed.wait(timeout=300) == 0, resumed.communicate()
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    for key in ("loss", "val_loss", "accuracy", "learning_rate"):
+        steps = [m.step for m in client.get_metric_history(run_id, key)]
+        assert sorted(steps) == list(range(1, EPOCHS + 1)), key
+    # Same seed on CPU: the resumed run ends exactly where the uninterrupted one did.
+    assert final_metrics(run_id) == final_metrics(reference_run.info.run_id)
+    reference_losses = [m.value for m in sorted(client.get_metric_history(
+        reference_run.info.run_id, "val_loss"), key=lambda m: m.step)]
+    resumed_losses = [m.value for m in sorted(client.get_metric_history(run_id, "val_loss"),
+                                              key=lambda m: m.step)]
+    assert resumed_losses == reference_losses
+
+
+def test_resume_refuses_a_finished_run_and_a_changed_recipe(tmp_path):
+    from tests.conftest import run_cli
+
+    finished = run_cli("run", "mlp_digits", "--smoke", "--quiet")
+    assert finished.returncode == 0, finished.stderr
+    (run,) = mlflow.search_runs(experiment_names=["digits"], output_format="list")
+    again = run_cli("run", "mlp_digits", "--smoke", "--quiet", "--resume", run.info.run_id)
+    assert again.returncode == 2 and "already FINISHED" in again.stderr
+    unknown = run_cli("run", "mlp_digits", "--smoke", "--quiet", "--resume", "f" * 32)
+    assert unknown.returncode == 2 and "no run 'ffff" in unknown.stderr
