@@ -75,3 +75,25 @@ def test_lr_find_command_prints_the_suggestion(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("suggested learning rate for mlp_digits: ")
     assert (tmp_path / "curve.png").stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_interrupted_one_cycle_run_resumes_exactly(client, tmp_path):
+    """The momentum a schedule swaps into the optimizer is part of the saved training state,
+    so a resumed 1cycle run ends where an uninterrupted one does."""
+    import signal
+
+    from tests.test_resume import final_metrics, start, wait_for_checkpoint
+
+    recipe = ["mlp_onecycle", "--quiet", "--set", "train.epochs=8"]
+    assert start(*recipe).wait(timeout=300) == 0
+    (reference,) = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
+    interrupted = start(*recipe)
+    run_id = wait_for_checkpoint(interrupted, tmp_path, epochs=3).name
+    interrupted.send_signal(signal.SIGTERM)
+    interrupted.wait(timeout=30)
+    resumed = start(*recipe, "--resume", run_id)
+    assert resumed.wait(timeout=300) == 0, resumed.communicate()
+    assert final_metrics(run_id) == final_metrics(reference.info.run_id)
+    for key in ("learning_rate", "momentum", "val_loss"):
+        assert history(client, run_id, key) == history(client, reference.info.run_id, key)
