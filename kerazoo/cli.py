@@ -233,6 +233,30 @@ def sweep_command(recipe: str | None, params: tuple[str, ...], trials: int | Non
                        f"{summary['best_value']:.4f} with {summary['best_params']}")
 
 
+@cli.command("lr-find")
+@click.argument("recipe")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a recipe value, e.g. --set train.optimizer=sgd (repeatable).")
+@click.option("--smoke", is_flag=True, help="Small subsets: checks it works.")
+@click.option("--plot", "plot_path", default=None, metavar="PATH",
+              help="Where to write the curve (default: lr_find_<recipe>.png).")
+def lr_find_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
+                    plot_path: str | None) -> None:
+    """Run the learning-rate range test on RECIPE's model and data; print the suggestion."""
+    import_keras_quietly()
+    from kerazoo.callbacks import lr_finder_plot
+    from kerazoo.recipe import load_recipe
+    from kerazoo.runner import prepare
+
+    loaded = load_recipe(recipe, [*overrides, "train.learning_rate=auto"], smoke=smoke)
+    result = prepare(loaded, smoke).lr_finder
+    path = lr_finder_plot.save(result, plot_path or f"lr_find_{loaded.name}.png")
+    steepest = "none" if result.steepest is None else f"{result.steepest:.3g}"
+    click.echo(f"suggested learning rate for {loaded.name}: {result.suggestion:.3g} "
+               f"(steepest descent {steepest}, minimum/10 {result.minimum_over_10:.3g}); "
+               f"curve: {path}")
+
+
 @cli.command("compare")
 @click.option("--experiment", "-e", "experiments", multiple=True,
               help="Only runs of this experiment (repeatable; default: all).")

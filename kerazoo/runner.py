@@ -22,7 +22,8 @@ import yaml
 
 import kerazoo
 from kerazoo import distributed, plots, tracking
-from kerazoo.callbacks import make_callback
+from kerazoo.callbacks import find_learning_rate, lr_finder_plot, make_callback
+from kerazoo.callbacks.lr_finder import LRFinderResult
 from kerazoo.checkpoint import RandomStateBackup, saved_epoch
 from kerazoo.data import DataSplits, load_data, pipeline
 from kerazoo.determinism import seed_everything
@@ -35,6 +36,8 @@ from kerazoo.registry import build, model_info, model_registry
 SMOKE_SIZES = {"train": 256, "validation": 64, "test": 64}
 # Each run's local folder (training state for --resume, recipe outputs), under the cwd.
 RUNS_DIR = Path("mlruns") / "runs"
+# Batches the LR range test sweeps over (`learning_rate: auto`, `kerazoo lr-find`).
+LR_FINDER_STEPS = 100
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Prepared:
     deterministic_ops: bool
     # Where the model and batches live (train.distribute); one device unless asked.
     replicas: distributed.Replicas = field(default_factory=distributed.Replicas)
+    lr_finder: LRFinderResult | None = None  # the range test, when learning_rate is 'auto'
 
 
 @dataclass
@@ -141,17 +145,40 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
         model = build_model(recipe.model, data.model_hints)
     except KerazooError as error:
         raise _in_section("model", recipe, error) from None
-    if recipe.train.learning_rate == "auto":
-        raise KerazooError(f"recipe {recipe.name!r}: train.learning_rate: 'auto' needs the LR "
-                           "finder, which is not available yet; give a number")
-    compile_model(model, recipe, float(recipe.train.learning_rate))
+    learning_rate, lr_finder = recipe.train.learning_rate, None
+    if learning_rate == "auto":
+        lr_finder = find_recipe_learning_rate(model, recipe, data)
+        learning_rate = lr_finder.suggestion
+    compile_model(model, recipe, float(learning_rate))
     callbacks = []
     for index, section in enumerate(recipe.callbacks):
         try:
             callbacks.append(make_callback(section.name, **section.kwargs))
         except (KerazooError, TypeError, ValueError) as error:
             raise _in_section(f"callbacks.{index}", recipe, error) from None
-    return Prepared(recipe, data, model, callbacks, deterministic_ops)
+    return Prepared(recipe, data, model, callbacks, deterministic_ops, lr_finder=lr_finder)
+
+
+def find_recipe_learning_rate(model: keras.Model, recipe: Recipe,
+                              data: DataSplits) -> LRFinderResult:
+    """The LR range test with the recipe's optimizer on its training batches; the model's
+    weights are unchanged afterwards."""
+    compile_model(model, recipe, 1e-7)  # the finder sets the rate at every step
+    batch_size = recipe.train.batch_size
+    steps = pipeline.steps_per_epoch(data.train, batch_size)
+    epochs = -(-LR_FINDER_STEPS // steps)
+    batches = pipeline.training_dataset(data.train, batch_size, recipe.seed, epochs,
+                                        shuffle=recipe.train.shuffle)
+    return find_learning_rate(model, batches, steps_per_epoch=steps, num_steps=LR_FINDER_STEPS)
+
+
+def log_lr_finder(run: tracking.TrackedRun, result: LRFinderResult) -> None:
+    run.log_params({"lr_finder.suggestion": result.suggestion,
+                    "lr_finder.steepest": result.steepest,
+                    "lr_finder.minimum_over_10": result.minimum_over_10})
+    figure = lr_finder_plot.figure(result)
+    run.log_figure(figure, "plots/lr_finder.png")
+    plots.close(figure)
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -315,6 +342,8 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
             run.log_text(yaml.safe_dump(resolved, sort_keys=False), "recipe.yaml")
             if recipe.source_path is not None:
                 run.log_artifact(recipe.source_path, "recipe_file")
+            if prepared.lr_finder is not None:
+                log_lr_finder(run, prepared.lr_finder)
         metrics_callback = run.callback(run.epoch_history() if resume else None)
         # Metrics are queued before the state is saved, so an interruption between the two
         # re-runs an epoch whose metrics are skipped rather than losing one.

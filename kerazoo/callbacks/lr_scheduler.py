@@ -1,0 +1,91 @@
+"""`LRScheduler`: any schedule applied to the optimizer's learning rate (and momentum)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+
+from kerazoo.callbacks import fit_state
+from kerazoo.callbacks.optimizer_hyperparameters import HyperparameterSwap, momentum_attribute
+from kerazoo.callbacks.scheduling import ScheduledValues
+from kerazoo.errors import KerazooError
+
+
+class LRScheduler(ScheduledValues):
+    """Set the learning rate from `schedule` each batch or epoch, and the momentum (Adam's
+    beta_1 for the Adam family) from `momentum` when given.
+
+    Schedules are functions of the step (batch or epoch index from 0, counted over the whole
+    fit), or specs such as `{"name": "cosine_restarts", "base_lr": 0.1, "T_0": 10}` from
+    `kerazoo.schedules`; a spec without `total_steps` gets it from `fit` (epochs, or epochs x
+    batches per epoch). The values set go into `logs` as `learning_rate` and `momentum`.
+
+    Plateau reductions compose with the schedule: when something else changed the learning
+    rate since this callback last set it (`ReduceLROnPlateau`, a user), the ratio is kept as
+    a multiplier on the schedule from then on. The check runs at each epoch start, which is
+    where Keras' plateau callback acts (at the end of the epoch before).
+
+        model.fit(x, y, epochs=30, callbacks=[
+            LRScheduler({"name": "cosine_restarts", "base_lr": 0.01, "T_0": 10}),
+            keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=3)])
+    """
+
+    def __init__(self, schedule: Any, per: str = "epoch", momentum: Any = None):
+        if schedule is None:
+            raise KerazooError("`schedule` must be a function of the step or a schedule spec "
+                               "like {name: cosine_restarts, base_lr: 0.1, T_0: 10}. "
+                               "Received: schedule=None")
+        super().__init__({"learning_rate": schedule, "momentum": momentum}, per)
+        self.multiplier = 1.0
+        self._last_learning_rate: float | None = None
+        self._swap: HyperparameterSwap | None = None
+
+    def targets(self):
+        optimizer = self.model.optimizer
+        learning_rate = optimizer.learning_rate
+        if not isinstance(learning_rate, keras.Variable):
+            raise KerazooError(
+                f"{type(self).__name__} sets the learning rate, but this "
+                f"{type(optimizer).__name__} computes it itself (it was created with a "
+                "LearningRateSchedule or a callable); create it with a number, e.g. "
+                f"{type(optimizer).__name__}(learning_rate=1e-3), and give the schedule to "
+                "the callback")
+        self._learning_rate = learning_rate
+        self._assign_learning_rate = fit_state.scalar_assigner(learning_rate)
+        self.multiplier = 1.0
+        self._last_learning_rate = None
+        targets = {"learning_rate": self._set_learning_rate}
+        if "momentum" in self.schedules:
+            self._swap = HyperparameterSwap(self.model)
+            assign_momentum = fit_state.scalar_assigner(
+                self._swap.variable(momentum_attribute(optimizer)))
+
+            def set_momentum(value: float) -> float:
+                assign_momentum(value)
+                return value
+
+            targets["momentum"] = set_momentum
+        return targets
+
+    def _set_learning_rate(self, value: float) -> float:
+        value *= self.multiplier
+        self._assign_learning_rate(value)
+        self._last_learning_rate = value
+        return value
+
+    def on_epoch_begin(self, epoch, logs=None):
+        last = self._last_learning_rate
+        if last:  # neither unset nor zero (a ratio to zero says nothing)
+            current = float(keras.ops.convert_to_numpy(self._learning_rate))
+            # the variable holds float32: a mismatch smaller than its rounding is no change
+            if not math.isclose(current, last, rel_tol=1e-5):
+                self.multiplier *= current / last
+                self.reapply()
+        super().on_epoch_begin(epoch, logs)
+
+    def release(self):
+        if self._swap is not None:
+            self._swap.restore()
+            self._swap = None

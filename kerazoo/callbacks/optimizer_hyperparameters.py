@@ -1,0 +1,126 @@
+"""Optimizer hyperparameters a callback can change during `fit`: momentum (or Adam's beta_1)
+and decoupled weight decay.
+
+Keras optimizers keep these as Python floats, which the compiled step bakes in as constants
+when it is traced; the learning rate is the only one kept in a variable. For one `fit`,
+`HyperparameterSwap` puts a variable in the float's place, retraces the step once so it reads
+the variable, and at the end puts the last value back as a float, so the optimizer's config
+and saved files are the usual ones afterwards.
+
+Known limit: a full-model checkpoint written *during* such a fit stores the hyperparameter
+as a tensor; Adam-family optimizers load it, SGD and RMSprop reject a non-float momentum.
+Save weights only (`ModelCheckpoint(save_weights_only=True)`) while scheduling momentum.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import keras
+
+from kerazoo.errors import KerazooError
+
+MOMENTUM_ATTRIBUTES = ("beta_1", "momentum")  # Adam family, then SGD / RMSprop
+
+
+class HyperparameterVariable(keras.Variable):
+    """A float hyperparameter turned variable.
+
+    Some optimizers choose their code path in Python from the hyperparameter when the step
+    is traced (SGD: `if self.momentum != 0`, RMSprop: `if self.momentum > 0`). A variable
+    cannot answer that while tracing, so comparisons with a Python number answer from the
+    value the optimizer had when the swap was made: the traced path is the one the float
+    chose, while the arithmetic reads the live value.
+    """
+
+    def __init__(self, value: float, name: str):
+        super().__init__(float(value), dtype="float32", trainable=False, name=name)
+        self.traced_value = float(value)
+
+    def _compare(self, other, compare, fallback):
+        if isinstance(other, int | float) and not isinstance(other, bool):
+            return compare(self.traced_value, other)
+        return fallback(other)
+
+    def __eq__(self, other):
+        return self._compare(other, operator.eq, super().__eq__)
+
+    def __ne__(self, other):
+        return self._compare(other, operator.ne, super().__ne__)
+
+    def __lt__(self, other):
+        return self._compare(other, operator.lt, super().__lt__)
+
+    def __le__(self, other):
+        return self._compare(other, operator.le, super().__le__)
+
+    def __gt__(self, other):
+        return self._compare(other, operator.gt, super().__gt__)
+
+    def __ge__(self, other):
+        return self._compare(other, operator.ge, super().__ge__)
+
+
+def innermost(optimizer):
+    """The optimizer that does the update, under wrappers (loss scaling, gradient noise)."""
+    while hasattr(optimizer, "inner_optimizer"):
+        optimizer = optimizer.inner_optimizer
+    return optimizer
+
+
+def momentum_attribute(optimizer) -> str:
+    """'beta_1' or 'momentum': what a momentum schedule drives in this optimizer."""
+    optimizer = innermost(optimizer)
+    for name in MOMENTUM_ATTRIBUTES:
+        value = getattr(optimizer, name, None)
+        if isinstance(value, HyperparameterVariable):
+            return name
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if name == "momentum" and value == 0:
+                kind = type(optimizer).__name__
+                raise KerazooError(
+                    f"{kind} was created with momentum=0, so it keeps no velocity for a "
+                    f"momentum schedule to act on; create it with momentum > 0 (e.g. "
+                    f"{kind}(momentum=0.9)) or turn momentum cycling off "
+                    f"(cycle_momentum=False). Received: momentum={value!r}")
+            return name
+    raise KerazooError(
+        f"{type(optimizer).__name__} has no momentum or beta_1 to schedule; use SGD or "
+        "RMSprop with momentum > 0 or an Adam-family optimizer, or turn momentum cycling off "
+        "(cycle_momentum=False)")
+
+
+class HyperparameterSwap:
+    """Float hyperparameters of one model's optimizer held in variables for one `fit`."""
+
+    def __init__(self, model: keras.Model):
+        self.model = model
+        self.optimizer = innermost(model.optimizer)
+        self._swapped: dict[str, HyperparameterVariable] = {}
+
+    def variable(self, name: str, initial: float | None = None) -> keras.Variable:
+        """The variable standing for hyperparameter `name`, swapped in on first request.
+
+        `initial` is used when the optimizer has no value yet (weight_decay=None).
+        """
+        current = getattr(self.optimizer, name)
+        if isinstance(current, HyperparameterVariable):  # another callback swapped it
+            return current
+        value = current if current is not None else initial
+        variable = HyperparameterVariable(value, name=name)
+        self._swapped[name] = variable
+        # Assigning a variable to an optimizer attribute also tracks it as optimizer state,
+        # which JAX's pure step needs (see fit_state); `restore` untracks it.
+        setattr(self.optimizer, name, variable)
+        # The step traced so far baked the float in; trace anew with the variable.
+        self.model.make_train_function(force=True)
+        return variable
+
+    def restore(self) -> None:
+        """Put floats back (the last values reached), so configs and saving are unchanged."""
+        for name, variable in self._swapped.items():
+            setattr(self.optimizer, name, float(keras.ops.convert_to_numpy(variable)))
+            self.optimizer._untrack_variable(variable)
+        if self._swapped:
+            self.model.train_function = None  # the next fit traces with the floats
+        self._swapped = {}

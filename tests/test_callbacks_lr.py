@@ -1,0 +1,162 @@
+"""Learning-rate callbacks inside real compiled `fit` runs: the rates and momenta the step
+actually used are read back from weights whose trajectory has a closed form."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from kerazoo import schedules
+from kerazoo.callbacks import CosineRestarts, CyclicLR, LRScheduler, OneCycle
+from kerazoo.errors import KerazooError
+from tests.callback_helpers import (
+    BatchRecorder,
+    EpochRecorder,
+    constant_gradient_model,
+    ones_data,
+    weight,
+)
+
+STEPS, EPOCHS = 4, 3  # 8 samples in batches of 2
+
+
+def fit(model, callbacks, epochs=EPOCHS):
+    x, y = ones_data()
+    recorder = EpochRecorder()
+    model.fit(x, y, batch_size=2, epochs=epochs, callbacks=[*callbacks, recorder], verbose=0)
+    return recorder
+
+
+def test_per_batch_schedule_drives_the_compiled_step():
+    model = constant_gradient_model(keras.optimizers.SGD(0.5))
+    schedule = {"name": "one_cycle", "max_lr": 0.1}  # total_steps comes from fit
+    recorder = fit(model, [LRScheduler(schedule, per="batch")])
+    total = STEPS * EPOCHS
+    rates = [schedules.one_cycle(step, total, 0.1) for step in range(total)]
+    assert weight(model) == pytest.approx(sum(rates), rel=1e-5)
+    # the value in logs is the one in force at the epoch's last batch
+    logged = [logs["learning_rate"] for logs in recorder.logs]
+    assert logged == pytest.approx([rates[STEPS * (epoch + 1) - 1] for epoch in range(EPOCHS)])
+
+
+def test_per_epoch_schedule_with_a_plain_function():
+    model = constant_gradient_model(keras.optimizers.SGD(0.5))
+    recorder = fit(model, [LRScheduler(lambda epoch: 0.1 * (epoch + 1))])
+    assert weight(model) == pytest.approx(STEPS * (0.1 + 0.2 + 0.3), rel=1e-5)
+    assert [logs["learning_rate"] for logs in recorder.logs] == pytest.approx([0.1, 0.2, 0.3])
+
+
+def test_momentum_schedule_drives_sgd_velocity():
+    model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
+    momenta = [0.9, 0.0, 0.5]
+    recorder = BatchRecorder()
+    fit(model, [LRScheduler(lambda step: 0.1, per="batch",
+                            momentum=lambda step: momenta[step % 3]), recorder])
+    velocity, position, expected = 0.0, 0.0, []
+    for step in range(STEPS * EPOCHS):  # Keras SGD: v = momentum * v - lr * g; w += v
+        velocity = momenta[step % 3] * velocity + 0.1
+        position += velocity
+        expected.append(position)
+    assert recorder.weights == pytest.approx(expected, rel=1e-5)
+    # afterwards the optimizer holds a plain float again, so it saves as usual
+    assert model.optimizer.momentum == pytest.approx(momenta[(STEPS * EPOCHS - 1) % 3])
+    assert isinstance(model.optimizer.momentum, float)
+    keras.optimizers.SGD.from_config(model.optimizer.get_config())
+
+
+def test_one_cycle_drives_adam_beta_1_and_logs_it():
+    model = constant_gradient_model(keras.optimizers.Adam(1e-3))
+    recorder = fit(model, [OneCycle(max_lr=0.01)])
+    total = STEPS * EPOCHS
+    assert [logs["momentum"] for logs in recorder.logs] == pytest.approx(
+        [schedules.one_cycle_momentum(STEPS * (epoch + 1) - 1, total) for epoch in range(3)])
+    assert model.optimizer.beta_1 == pytest.approx(schedules.one_cycle_momentum(total - 1,
+                                                                                total))
+    # Adam (Kingma & Ba, algorithm 1) with a constant gradient g = -1: v is bias-corrected
+    # exactly, and m = -(1 - prod of the beta_1s so far) is divided by (1 - beta_1^t) with the
+    # *current* beta_1. So each step moves w by lr * (1 - prod beta_1) / (1 - beta_1^t):
+    # exactly lr when beta_1 is constant, less or more when it is cycled.
+    expected, product = 0.0, 1.0
+    for step in range(total):
+        beta_1 = schedules.one_cycle_momentum(step, total)
+        product *= beta_1
+        expected += schedules.one_cycle(step, total, 0.01) * (1 - product) / (
+            1 - beta_1 ** (step + 1))
+    assert weight(model) == pytest.approx(expected, rel=1e-4)
+    constant_rate_sum = sum(schedules.one_cycle(step, total, 0.01) for step in range(total))
+    assert abs(weight(model) - constant_rate_sum) > 1e-3  # the cycled beta_1 did act
+
+
+def test_one_cycle_on_sgd_without_momentum_is_a_clear_error():
+    model = constant_gradient_model(keras.optimizers.SGD(0.1))
+    with pytest.raises(KerazooError, match=r"momentum=0.*cycle_momentum=False"):
+        fit(model, [OneCycle(max_lr=0.1)])
+    fit(model, [OneCycle(max_lr=0.1, cycle_momentum=False)])
+
+
+def test_cooperates_with_reduce_lr_on_plateau():
+    """A plateau reduction becomes a multiplier on the schedule instead of being undone."""
+    model = constant_gradient_model(keras.optimizers.SGD(0.5))
+    # min_delta so large that no epoch after the first counts as an improvement: the plateau
+    # callback halves the rate at the end of epochs 2, 3 and 4
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0,
+                                                min_delta=1e9, verbose=0)
+    recorder = fit(model, [LRScheduler(lambda epoch: 0.1 * (epoch + 1)), plateau], epochs=4)
+    used = [0.1, 0.2, 0.3 * 0.5, 0.4 * 0.25]
+    assert [logs["learning_rate"] for logs in recorder.logs] == pytest.approx(used)
+    assert weight(model) == pytest.approx(STEPS * sum(used), rel=1e-5)
+
+
+def test_optimizer_with_a_keras_schedule_is_a_clear_error():
+    decay = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.9)
+    model = constant_gradient_model(keras.optimizers.SGD(decay))
+    with pytest.raises(KerazooError, match=r"LearningRateSchedule.*SGD\(learning_rate=1e-3\)"):
+        fit(model, [LRScheduler(lambda epoch: 0.1)])
+
+
+def test_cyclic_lr_fits_whole_cycles_into_training():
+    model = constant_gradient_model(keras.optimizers.SGD(0.5, momentum=0.9))
+    recorder = fit(model, [CyclicLR(base_lr=0.01, max_lr=0.1, cycles=1)], epochs=2)
+    # 8 steps, one cycle: up for 4, down for 4, ending back at the base rate
+    rates = [schedules.cyclic(step, 0.01, 0.1, step_size_up=4) for step in range(8)]
+    assert [logs["learning_rate"] for logs in recorder.logs] == pytest.approx(
+        [rates[3], rates[7]])
+    assert rates[4] == pytest.approx(0.1)
+    assert [logs["momentum"] for logs in recorder.logs] == pytest.approx(
+        [schedules.cyclic_momentum(3, step_size_up=4), schedules.cyclic_momentum(7,
+                                                                                step_size_up=4)])
+
+
+def test_cosine_restarts_starts_from_the_optimizer_rate():
+    model = constant_gradient_model(keras.optimizers.SGD(0.2))
+    recorder = fit(model, [CosineRestarts(per="epoch", cycles=1)], epochs=4)
+    expected = [0.2 * (1 + math.cos(math.pi * epoch / 4)) / 2 for epoch in range(4)]
+    assert [logs["learning_rate"] for logs in recorder.logs] == pytest.approx(expected)
+    assert weight(model) == pytest.approx(STEPS * sum(expected), rel=1e-5)
+
+
+def test_bad_arguments_fail_at_construction():
+    with pytest.raises(KerazooError, match="`per` must be one of 'batch', 'epoch'"):
+        LRScheduler(lambda step: 0.1, per="step")
+    with pytest.raises(KerazooError, match="`max_lr` must be a positive number"):
+        OneCycle(max_lr=0)
+    with pytest.raises(KerazooError, match="`mode` must be 'triangular'"):
+        CyclicLR(0.01, 0.1, mode="triangle")
+    with pytest.raises(KerazooError, match="schedule 'cosine_restarts' needs T_0"):
+        LRScheduler({"name": "cosine_restarts", "base_lr": 0.1})
+
+
+def test_state_is_unchanged_outside_fit():
+    """After fit: no extra optimizer variables, no cached step that reads removed ones."""
+    model = constant_gradient_model(keras.optimizers.Adam(1e-3))
+    model.optimizer.build(model.trainable_variables)
+    before = len(model.optimizer.variables)
+    fit(model, [OneCycle(max_lr=0.01)], epochs=1)
+    assert len(model.optimizer.variables) == before
+    x, y = ones_data()
+    model.fit(x, y, batch_size=2, epochs=1, verbose=0)  # a plain fit still works
+    np.testing.assert_array_equal(np.isfinite(keras.ops.convert_to_numpy(
+        model.trainable_variables[0])), True)
