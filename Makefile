@@ -29,10 +29,12 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow $(ARGS)
 
-# The model zoo's suite again on the JAX backend (CI's second step).
+# The JAX backend (CI's second step): the model zoo's suite under KERAS_BACKEND=jax, then the
+# tests that start JAX subprocesses themselves (callbacks, multi-process data parallel).
 test-jax: $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[jax]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,jax]'
 	KERAS_BACKEND=jax $(BIN)/pytest tests/test_models.py $(ARGS)
+	$(BIN)/pytest tests/test_callbacks_jax.py tests/test_distributed.py $(ARGS)
 
 ui: $(STAMP)
 	$(BIN)/mlflow ui --backend-store-uri $(BACKEND_STORE_URI) --host $(HOST) --port $(PORT)
@@ -58,6 +60,7 @@ compare: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/callbacks.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check kerazoo tests bench

@@ -248,6 +248,9 @@ def fit(prepared: Prepared, extra_callbacks: list[keras.callbacks.Callback],
         verbose: int | str = 2, initial_epoch: int = 0) -> keras.callbacks.History:
     recipe, data, replicas = prepared.recipe, prepared.data, prepared.replicas
     batch_size = recipe.train.batch_size
+    for callback in prepared.callbacks:  # Keras shows callbacks no data; SWA needs some to
+        if hasattr(callback, "set_batch_norm_data"):  # re-estimate batch-norm statistics
+            callback.set_batch_norm_data(pipeline.evaluation_dataset(data.train, batch_size))
     training, steps = replicas.training_data(
         pipeline.training_dataset(data.train, batch_size, recipe.seed, recipe.train.epochs,
                                   initial_epoch=initial_epoch, shuffle=recipe.train.shuffle),

@@ -97,3 +97,17 @@ def test_interrupted_one_cycle_run_resumes_exactly(client, tmp_path):
     assert final_metrics(run_id) == final_metrics(reference.info.run_id)
     for key in ("learning_rate", "momentum", "val_loss"):
         assert history(client, run_id, key) == history(client, reference.info.run_id, key)
+
+
+def test_a_schedulable_mlp_recipe_takes_dropout_and_l2_schedules(client):
+    """`model.schedulable: true` is what lets recipes schedule the mlp's dropout and L2."""
+    callbacks = ("callbacks=[{name: dropout_scheduler, schedule: {name: warmup, base_lr: 0.4, "
+                 "total_iters: 2, start_factor: 0}}, {name: regularization_scheduler, "
+                 "l2: {name: step_decay, base_lr: 0.001, step_size: 1, gamma: 0.1}}]")
+    recipe = load_recipe("mlp_digits", ["train.epochs=3", "model.schedulable=true", callbacks],
+                         smoke=True)
+    result = run_recipe(recipe, smoke=True, verbose=0)
+    assert history(client, result.run_id, "dropout_rate") == pytest.approx(
+        [schedules.warmup(epoch, 0.4, total_iters=2, start_factor=0) for epoch in range(3)])
+    assert history(client, result.run_id, "l2") == pytest.approx(
+        [schedules.step_decay(epoch, 0.001, step_size=1, gamma=0.1) for epoch in range(3)])
