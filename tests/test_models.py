@@ -184,11 +184,22 @@ def reloaded_in_fresh_process(tmp_path_factory):
     return directory, json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def on_accelerator() -> bool:
+    return any(not device.startswith("cpu") for device in keras.distribution.list_devices())
+
+
 def test_keras_file_reloads_identically_in_a_fresh_process(name, reloaded_in_fresh_process):
     directory, results = reloaded_in_fresh_process
     assert results.get(name)
-    np.testing.assert_array_equal(np.load(directory / f"{name}.reloaded.npy"),
-                                  np.load(directory / f"{name}.expected.npy"))
+    reloaded = np.load(directory / f"{name}.reloaded.npy")
+    expected = np.load(directory / f"{name}.expected.npy")
+    if on_accelerator():
+        # A new process on a GPU may autotune to other kernels, and float32 matrix products
+        # may run in TF32 there: on an H100 with JAX, outputs differed by up to 1.2e-5
+        # (relative) between processes. Bitwise equality is a CPU promise.
+        np.testing.assert_allclose(reloaded, expected, rtol=1e-3, atol=1e-5)
+    else:
+        np.testing.assert_array_equal(reloaded, expected)
 
 
 class CustomStepModel(keras.Model):
