@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from kerazoo.models import arguments
+from kerazoo import arguments
 
 
 def reconstruction_errors(model: keras.Model, x: np.ndarray, batch_size: int = 256

@@ -13,8 +13,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.errors import KerazooError
-from kerazoo.models import arguments
 
 PADDING_ID = 0
 # Layers sample_text knows how to run one step at a time (the layers char_rnn is made of).

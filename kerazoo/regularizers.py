@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from kerazoo.models import arguments
+from kerazoo import arguments
 
 
 @keras.saving.register_keras_serializable(package="kerazoo")

@@ -11,9 +11,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.callbacks import fit_state
 from kerazoo.errors import KerazooError
-from kerazoo.models import arguments
 
 
 @dataclass

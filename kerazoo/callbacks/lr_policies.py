@@ -11,9 +11,9 @@ from typing import Any
 
 import keras
 
+from kerazoo import arguments
 from kerazoo.callbacks.lr_scheduler import LRScheduler
 from kerazoo.errors import KerazooError
-from kerazoo.models import arguments
 
 
 def _spec(name: str, **keywords: Any) -> dict[str, Any]:

@@ -15,10 +15,9 @@ from typing import Any
 
 import keras
 
-from kerazoo import schedules
+from kerazoo import arguments, schedules
 from kerazoo.callbacks import fit_state
 from kerazoo.errors import KerazooError
-from kerazoo.models import arguments
 
 PER = ("batch", "epoch")
 

@@ -8,9 +8,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.callbacks.model_parts import layers_of_type
 from kerazoo.errors import KerazooError
-from kerazoo.models import arguments
 
 
 class SWA(keras.callbacks.Callback):

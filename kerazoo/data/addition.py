@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.data import checks
 from kerazoo.data.splits import DataSplits, split_three_ways
-from kerazoo.models import arguments
 from kerazoo.registry import register_data
 
 VOCABULARY = ["", *"0123456789", "+", "<start>", "<end>"]
@@ -92,8 +92,8 @@ def addition(seed=0, samples=50000, max_digits=3, reverse_source=False,
     if isinstance(samples, int) and not isinstance(samples, bool) and samples > possible // 2:
         raise arguments.fail("samples", f"at most {possible // 2} for max_digits={max_digits}",
                              samples)
-    samples = checks.at_least("samples", samples, 10)
-    reverse_source = checks.boolean("reverse_source", reverse_source)
+    samples = arguments.int_at_least("samples", samples, 10)
+    reverse_source = arguments.boolean("reverse_source", reverse_source)
     validation_fraction, test_fraction = checks.split_fractions(validation_fraction,
                                                                 test_fraction)
     generator = np.random.default_rng(seed)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.data import blocks, checks
 from kerazoo.data.splits import DataSplits, Split
-from kerazoo.models import arguments
 
 PADDING = ""
 

@@ -1,4 +1,4 @@
-"""Argument checks that only data loaders need (the shared ones are in models/arguments.py).
+"""Argument checks that only data loaders need (the shared ones are in kerazoo/arguments.py).
 
 Like those, each raises a one-line `KerazooError` that names the argument, says what is
 accepted and ends with `Received: name=value`.
@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kerazoo import arguments
 from kerazoo.errors import KerazooError
-from kerazoo.models import arguments
 
 
 def seed(value: Any) -> int:
@@ -38,18 +38,6 @@ def split_fractions(validation_fraction: Any, test_fraction: Any) -> tuple[float
             f"test_fraction={test_fraction!r}"
         )
     return validation, test
-
-
-def boolean(argument: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise arguments.fail(argument, "true or false", value)
-    return value
-
-
-def at_least(argument: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise arguments.fail(argument, f"an integer of at least {minimum}", value)
-    return value
 
 
 def image_size(argument: str, value: Any) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.data import checks, keras_cache, safe_pickle
 from kerazoo.data.splits import DataSplits, Split, split_off_validation
 from kerazoo.errors import KerazooError
@@ -76,7 +77,7 @@ def cifar10(seed=0, path=None, download=False, validation_fraction=0.1) -> DataS
     parent); by default the Keras cache. `download`: fetch it with keras.datasets.cifar10."""
     seed = checks.seed(seed)
     path = checks.optional_path("path", path)
-    download = checks.boolean("download", download)
+    download = arguments.boolean("download", download)
     validation_fraction = checks.open_fraction("validation_fraction", validation_fraction)
     folder = find_batches(path, download)
     parts = [read_batch(folder / name) for name in TRAIN_BATCHES]

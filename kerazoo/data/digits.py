@@ -6,9 +6,9 @@ import numpy as np
 from scipy import ndimage
 from sklearn.datasets import load_digits
 
+from kerazoo import arguments
 from kerazoo.data import checks
 from kerazoo.data.splits import DataSplits, Split, split_three_ways
-from kerazoo.models import arguments
 from kerazoo.registry import register_data
 
 SOURCE = "sklearn.datasets.load_digits (bundled with scikit-learn)"
@@ -59,9 +59,9 @@ def image_splits(clean: np.ndarray, noisy: np.ndarray, labels: np.ndarray,
 
 
 def check_image_options(image_size, noise, image) -> tuple[int, float, bool]:
-    image_size = checks.at_least("image_size", image_size, 8)  # only upsampling is offered
+    image_size = arguments.int_at_least("image_size", image_size, 8)  # only upsampling is offered
     noise = arguments.non_negative("noise", noise)
-    image = checks.boolean("image", image)
+    image = arguments.boolean("image", image)
     return image_size, noise, image
 
 

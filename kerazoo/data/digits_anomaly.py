@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.data import checks
 from kerazoo.data.digits import (
     CLASS_NAMES,
@@ -18,7 +19,6 @@ from kerazoo.data.digits import (
     image_splits,
 )
 from kerazoo.data.splits import DataSplits, split_three_ways
-from kerazoo.models import arguments
 from kerazoo.registry import register_data
 
 

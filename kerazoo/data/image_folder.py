@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.data import checks
 from kerazoo.data.splits import DataSplits, split_three_ways
 from kerazoo.errors import KerazooError
-from kerazoo.models import arguments
 from kerazoo.registry import register_data
 
 # The formats image_dataset_from_directory decodes.

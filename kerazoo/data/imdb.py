@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.data import checks, keras_cache, safe_pickle
 from kerazoo.data.splits import DataSplits, Split, split_off_validation
 from kerazoo.errors import KerazooError
-from kerazoo.models import arguments
 from kerazoo.registry import register_data
 
 REVIEWS_FILE = "imdb.npz"
@@ -106,8 +106,8 @@ def imdb(seed=0, path=None, download=False, vocabulary_size=10000, sequence_leng
     `path`: Keras' imdb.npz or the folder holding it; by default the Keras cache."""
     seed = checks.seed(seed)
     path = checks.optional_path("path", path)
-    download = checks.boolean("download", download)
-    vocabulary_size = checks.at_least("vocabulary_size", vocabulary_size, FIRST_WORD_ID + 1)
+    download = arguments.boolean("download", download)
+    vocabulary_size = arguments.int_at_least("vocabulary_size", vocabulary_size, FIRST_WORD_ID + 1)
     sequence_length = arguments.positive_int("sequence_length", sequence_length)
     validation_fraction = checks.open_fraction("validation_fraction", validation_fraction)
     found = find_reviews(path, download)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.data import checks, keras_cache
 from kerazoo.data.splits import DataSplits, Split, split_off_validation
 from kerazoo.errors import KerazooError
@@ -90,7 +91,7 @@ def image_splits(arrays: dict[str, np.ndarray], seed: int,
 
 def check_common(seed, path, download, validation_fraction):
     return (checks.seed(seed), checks.optional_path("path", path),
-            checks.boolean("download", download),
+            arguments.boolean("download", download),
             checks.open_fraction("validation_fraction", validation_fraction))
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.data import checks
 from kerazoo.data.splits import DataSplits, split_three_ways
-from kerazoo.models import arguments
 from kerazoo.registry import register_data
 
 CLASS_NAMES = ["circle", "square", "triangle", "cross"]
@@ -99,7 +99,8 @@ def shapes(seed=0, samples=6000, image_size=32, min_size=0.3, max_size=0.7, nois
     four classes exactly balanced. `min_size`/`max_size`: the shape's diameter as a fraction
     of the shorter side. `noise`: standard deviation of Gaussian pixel noise."""
     seed = checks.seed(seed)
-    samples = checks.at_least("samples", samples, 20)  # enough for every split to hold a shape
+    # enough for every split to hold every shape
+    samples = arguments.int_at_least("samples", samples, 20)
     height, width = checks.image_size("image_size", image_size)
     if min(height, width) < 8:
         raise arguments.fail("image_size", "at least 8 pixels a side", image_size)

@@ -14,9 +14,9 @@ import itertools
 
 import numpy as np
 
+from kerazoo import arguments
 from kerazoo.data import checks
 from kerazoo.data.splits import DataSplits, split_three_ways
-from kerazoo.models import arguments
 from kerazoo.registry import register_data
 
 DISTRACTORS = ["a", "b", "c", "d"]
@@ -35,9 +35,9 @@ def temporal_order(seed=0, samples=6000, length=40, relevant_symbols=3,
     if relevant_symbols > 6:
         raise arguments.fail("relevant_symbols", "an integer from 1 to 6 (2 to 64 classes)",
                              relevant_symbols)
-    length = checks.at_least("length", length, relevant_symbols)
+    length = arguments.int_at_least("length", length, relevant_symbols)
     classes = 2 ** relevant_symbols
-    samples = checks.at_least("samples", samples, 10 * classes)  # a few per class and split
+    samples = arguments.int_at_least("samples", samples, 10 * classes)  # a few per class and split
     validation_fraction, test_fraction = checks.split_fractions(validation_fraction,
                                                                 test_fraction)
     generator = np.random.default_rng(seed)

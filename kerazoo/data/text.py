@@ -9,6 +9,7 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
+from kerazoo import arguments
 from kerazoo.data import checks, keras_cache
 from kerazoo.data.char_windows import character_splits
 from kerazoo.errors import KerazooError
@@ -81,7 +82,7 @@ def corpus_path(title: str, path, download: bool, names: tuple[tuple[str, ...], 
                 url: str) -> Path:
     """The user's `path`, else the corpus in the Keras cache, else a download if allowed."""
     path = checks.optional_path("path", path)
-    download = checks.boolean("download", download)
+    download = arguments.boolean("download", download)
     if path is not None:
         return path  # read_text reports a missing file
     candidates = [place for name in names for place in keras_cache.in_keras_cache(*name)]

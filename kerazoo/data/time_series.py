@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from kerazoo import arguments
 from kerazoo.data import blocks, checks
 from kerazoo.data.splits import DataSplits, Split
-from kerazoo.models import arguments
 from kerazoo.registry import register_data
 
 STEPS_PER_DAY = 24
@@ -64,8 +64,8 @@ def seasonal_series(seed=0, length=20000, window=72, horizon=12, stride=1,
     window = arguments.positive_int("window", window)
     horizon = arguments.positive_int("horizon", horizon)
     stride = arguments.positive_int("stride", stride)
-    length = checks.at_least("length", length, 10 * (window + horizon))
-    calendar_features = checks.boolean("calendar_features", calendar_features)
+    length = arguments.int_at_least("length", length, 10 * (window + horizon))
+    calendar_features = arguments.boolean("calendar_features", calendar_features)
     noise = arguments.non_negative("noise", noise)
     split = arguments.one_of("split", split, SPLITS)
     block_windows = arguments.positive_int("block_windows", block_windows)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import keras
 
-from kerazoo.models import arguments
+from kerazoo import arguments
 from kerazoo.models.layers import LocalResponseNormalization
 from kerazoo.registry import register_model
 

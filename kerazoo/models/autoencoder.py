@@ -9,7 +9,7 @@ import math
 
 import keras
 
-from kerazoo.models import arguments
+from kerazoo import arguments
 from kerazoo.models.layers import NOISE_KINDS, Corruption
 from kerazoo.registry import register_model
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import keras
 
-from kerazoo.models import arguments
+from kerazoo import arguments
 from kerazoo.models.recurrent import cell_name, recurrent_stack
 from kerazoo.registry import register_model
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kerazoo.models import arguments
+from kerazoo import arguments
 
 NOISE_KINDS = ("gaussian", "masking")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import keras
 
-from kerazoo.models import arguments
+from kerazoo import arguments
 from kerazoo.registry import register_model
 
 

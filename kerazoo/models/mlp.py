@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from kerazoo import arguments
 from kerazoo.layers import ScheduledDropout
-from kerazoo.models import arguments
 from kerazoo.registry import register_model
 from kerazoo.regularizers import ScheduledL1L2
 

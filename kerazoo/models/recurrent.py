@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import keras
 
-from kerazoo.models import arguments
+from kerazoo import arguments
 
 RECURRENT_LAYERS = {
     "simple_rnn": keras.layers.SimpleRNN,

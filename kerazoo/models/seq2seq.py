@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import keras
 
-from kerazoo.models import arguments
+from kerazoo import arguments
 from kerazoo.models.layers import RepeatAlongSteps
 from kerazoo.models.recurrent import cell_name, recurrent_layer
 from kerazoo.registry import register_model
