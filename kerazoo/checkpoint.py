@@ -1,9 +1,10 @@
-"""Training state for `--resume`: Keras' BackupAndRestore plus the random-number state.
+"""Training state for `--resume`: Keras' BackupAndRestore plus the random-number state, each
+epoch's save made whole even when Ctrl-C or SIGTERM arrives during it.
 
 BackupAndRestore saves weights, optimizer state and the epoch, but not the state of the
 layers' seed generators (dropout masks, noise layers), so a resumed run would draw different
-masks than an uninterrupted one and end elsewhere. `RandomStateBackup` saves those states
-each epoch, stamped with the epoch, and restores the ones matching the saved weights.
+masks than an uninterrupted one and end elsewhere. `TrainingStateBackup` saves those states
+too, stamped with the epoch, and restores the ones matching the weights Keras restored.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
+
+from kerazoo.interrupts import critical_section
 
 
 def saved_epoch(backup_dir: Path) -> int | None:
@@ -29,32 +32,37 @@ def random_state_variables(model: keras.Model) -> list[keras.Variable]:
     return [variable for variable in model.variables if id(variable) not in weights]
 
 
-class RandomStateBackup(keras.callbacks.Callback):
-    """Place it after BackupAndRestore with the same folder."""
+class TrainingStateBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore (with its previous-checkpoint fallback) plus seed-generator state."""
 
     def __init__(self, backup_dir: str | Path):
-        super().__init__()
-        self.backup_dir = Path(backup_dir)
+        super().__init__(str(backup_dir), double_checkpoint=True)
+        self.directory = Path(backup_dir)
 
-    def _path(self, epoch: int) -> Path:
-        return self.backup_dir / f"random_state_epoch{epoch}.npz"
+    def _random_state_path(self, epoch: int) -> Path:
+        return self.directory / f"random_state_epoch{epoch}.npz"
 
     def on_train_begin(self, logs=None):
-        epoch = saved_epoch(self.backup_dir)
-        if epoch is None or not self._path(epoch).is_file():
+        super().on_train_begin(logs)
+        # Read after Keras restored: if it fell back to the previous checkpoint, the metadata
+        # file now names that checkpoint's epoch.
+        epoch = saved_epoch(self.directory)
+        if epoch is None or not self._random_state_path(epoch).is_file():
             return
-        states = np.load(self._path(epoch))
+        states = np.load(self._random_state_path(epoch))
         for index, variable in enumerate(random_state_variables(self.model)):
             variable.assign(states[f"state_{index}"])
 
     def on_epoch_end(self, epoch, logs=None):
-        self.backup_dir.mkdir(parents=True, exist_ok=True)
-        states = {f"state_{index}": keras.ops.convert_to_numpy(variable)
-                  for index, variable in enumerate(random_state_variables(self.model))}
-        temporary = self.backup_dir / "random_state.tmp.npz"
-        np.savez(temporary, **states)
-        temporary.replace(self._path(epoch + 1))
-        # Keep this epoch's and the previous one's: the weights on disk are one of the two.
-        for stale in self.backup_dir.glob("random_state_epoch*.npz"):
-            if int(stale.stem.removeprefix("random_state_epoch")) < epoch:
-                stale.unlink(missing_ok=True)
+        with critical_section():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            states = {f"state_{index}": keras.ops.convert_to_numpy(variable)
+                      for index, variable in enumerate(random_state_variables(self.model))}
+            temporary = self.directory / "random_state.tmp.npz"
+            np.savez(temporary, **states)
+            temporary.replace(self._random_state_path(epoch + 1))
+            super().on_epoch_end(epoch, logs)
+            # Keep this epoch's and the previous one's: the weights on disk are one of the two.
+            for stale in self.directory.glob("random_state_epoch*.npz"):
+                if int(stale.stem.removeprefix("random_state_epoch")) < epoch:
+                    stale.unlink(missing_ok=True)

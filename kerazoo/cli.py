@@ -13,7 +13,8 @@ import tempfile
 
 import click
 
-from kerazoo.errors import KerazooError
+from kerazoo.errors import KerazooError, TrainingDiverged
+from kerazoo.recipe import STRATEGIES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Lines TensorFlow's C++ runtime prints on import whatever TF_CPP_MIN_LOG_LEVEL says
@@ -39,6 +40,10 @@ def import_keras_quietly() -> None:
         os.dup2(captured.fileno(), 2)
         try:
             import keras  # noqa: F401
+
+            # The data pipeline imports TensorFlow on every backend; on JAX that is later,
+            # so import it here too while the chatter is filtered.
+            import tensorflow  # noqa: F401
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
@@ -110,7 +115,7 @@ def recipes_command() -> None:
 @click.option("--download", is_flag=True,
               help="Let a classic-dataset loader fetch its files when they are not found "
                    "locally (same as --set data.download=true); nothing downloads without it.")
-@click.option("--distribute", type=click.Choice(["none", "mirrored", "data_parallel"]),
+@click.option("--distribute", type=click.Choice(STRATEGIES),
               default=None, help="Sets train.distribute: mirrored (TensorFlow, this host's "
               "devices) or data_parallel (JAX, one or more processes).")
 @click.option("--coordinator", default=None, metavar="HOST:PORT",
@@ -169,13 +174,17 @@ def launch_command(recipe: str, processes: int, port: int | None, overrides: tup
                    smoke: bool, tracking_uri: str | None, quiet: bool) -> None:
     """Train RECIPE data-parallel on JAX in PROCESSES local processes; rank 0 logs one run."""
     from kerazoo.launch import launch
+    from kerazoo.recipe import load_recipe
 
+    load_recipe(recipe, overrides, smoke=smoke)  # a mistake is one line here, not N workers'
     arguments = [item for override in overrides for item in ("--set", override)]
     arguments += ["--smoke"] * smoke + ["--quiet"] * quiet
     arguments += ["--tracking-uri", tracking_uri] if tracking_uri else []
     status = launch(recipe, processes, arguments, port, hide=BACKEND_CHATTER.match)
     if status:
-        raise click.ClickException(f"a worker exited with status {status}; the job stopped")
+        error = click.ClickException(f"a worker exited with status {status}; the job stopped")
+        error.exit_code = status  # 2 still means a user mistake, 130 an interruption
+        raise error
 
 
 @cli.command("sweep")
@@ -228,6 +237,9 @@ def sweep_command(recipe: str | None, params: tuple[str, ...], trials: int | Non
                               hide=BACKEND_CHATTER.match)
     if summary:
         click.echo(f"study {summary['study']}: {summary['trials']}")
+        if not summary["trials"]["complete"] and not summary["trials"]["pruned"]:
+            raise KerazooError(f"study {summary['study']}: no trial completed "
+                               f"({summary['trials']['fail']} failed; their errors are above)")
         if "best_value" in summary:
             click.echo(f"best trial {summary['best_trial']} (run {summary['best_run_id']}): "
                        f"{summary['best_value']:.4f} with {summary['best_params']}")
@@ -271,7 +283,6 @@ def lr_find_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
 def compare_command(experiments: tuple[str, ...], sort: str | None, filter_string: str,
                     max_runs: int, plot_metric: str | None, tracking_uri: str | None) -> None:
     """Runs side by side: recipe, the params that differ, final metrics, duration."""
-    import_keras_quietly()
     from kerazoo import compare, tracking
 
     tracking.prepare_store(tracking.tracking_uri(tracking_uri))
@@ -289,6 +300,9 @@ def main(argv: list[str] | None = None) -> None:
     except KerazooError as error:
         click.echo(f"kerazoo: error: {' '.join(str(error).split())}", err=True)
         sys.exit(2)
+    except TrainingDiverged as error:  # not a usage mistake, but no traceback helps either
+        click.echo(f"kerazoo: run failed: {error}", err=True)
+        sys.exit(1)
     except click.ClickException as error:
         click.echo(f"kerazoo: error: {' '.join(error.format_message().split())}", err=True)
         sys.exit(error.exit_code)

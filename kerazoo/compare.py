@@ -46,7 +46,9 @@ def runs_table(experiments: list[str] | None = None, sort: str | None = None,
     metric_columns = sorted((c for c in runs.columns if c.startswith("metrics.")),
                             key=lambda c: (not c.startswith("metrics.test_"), c))
     for column in metric_columns:
-        table[column.removeprefix("metrics.")] = runs[column].round(4)
+        # four significant digits, not decimals: a final learning rate of 4e-8 is not 0
+        table[column.removeprefix("metrics.")] = runs[column].map(
+            lambda value: float(f"{value:.4g}"), na_action="ignore")
     if sort:
         name, _, order = sort.partition(":")
         if name not in table.columns:

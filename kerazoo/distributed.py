@@ -28,8 +28,6 @@ from typing import Any
 
 from kerazoo.errors import KerazooError
 
-STRATEGIES = ("none", "mirrored", "data_parallel")
-
 
 class Replicas:
     """One process on one device: every run unless its recipe sets `train.distribute`."""
@@ -233,14 +231,13 @@ class LocalRun:
     log_artifacts = log_figure = _nothing
 
     def log_keras_model(self, model, example_inputs, name: str = "model") -> None:
-        if isinstance(example_inputs, tuple):
-            example_inputs = {tensor.name: array
-                              for tensor, array in zip(model.inputs, example_inputs, strict=True)}
-        model(example_inputs, training=False)
+        from kerazoo.tracking import inputs_by_name
+
+        model(inputs_by_name(model, example_inputs), training=False)
         model.save(self.directory / f"{name}.keras")
 
     def callback(self, history=None):
         """Collects the history (for the result and the plot) without logging it."""
-        from kerazoo.tracking import MetricsCallback
+        from kerazoo.epoch_metrics import MetricsCallback
 
         return MetricsCallback(self, history)

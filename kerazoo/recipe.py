@@ -15,11 +15,28 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from kerazoo.errors import KerazooError, did_you_mean
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+STRATEGIES = ("none", "mirrored", "data_parallel")  # train.distribute, see distributed.py
+# Sections that describe a recipe without changing what it trains: left out of the hash
+# that `--resume` compares, so editing a description does not strand a run.
+DESCRIPTIVE_SECTIONS = ("description", "quality", "sweep")
+# Names people reach for that are not training callbacks, and what to use instead.
+NOT_TRAINING_CALLBACKS = {
+    "lr_finder": "the LR range test is not a training callback: set train.learning_rate: auto, "
+                 "or run `kerazoo lr-find RECIPE`",
+}
 
 
 class NamedSection(BaseModel):
@@ -40,14 +57,14 @@ class Train(BaseModel):
     optimizer: str = Field("adam", description="a Keras optimizer name: adam, sgd, adamw, ...")
     optimizer_kwargs: dict[str, Any] = Field(default_factory=dict,
                                              description="extra optimizer arguments")
-    learning_rate: float | Literal["auto"] = Field(
+    learning_rate: PositiveFloat | Literal["auto"] = Field(
         1e-3, description="'auto' runs the LR range test first and uses its suggestion")
     loss: str | None = Field(None, description="default: the model's task default")
     metrics: list[str] | None = Field(None, description="default: the model's task default")
     shuffle: bool = True
     jit_compile: bool | Literal["auto"] = "auto"
     deterministic: bool = Field(True, description="enforce deterministic TensorFlow ops")
-    distribute: Literal["none", "mirrored", "data_parallel"] = Field(
+    distribute: Literal[STRATEGIES] = Field(
         "none", description="mirrored: TensorFlow, one host's devices; data_parallel: JAX, "
                             "one or more processes (see kerazoo/distributed.py)")
 
@@ -97,8 +114,9 @@ class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     description: str = ""
-    experiment: str = Field(description="MLflow experiment; recipes on the same data share one")
-    seed: int = 0
+    experiment: str = Field(min_length=1, max_length=200,
+                            description="MLflow experiment; recipes on the same data share one")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="NumPy and Keras take 0..2**32-1")
     model: NamedSection
     data: NamedSection
     train: Train = Field(default_factory=Train)
@@ -120,7 +138,10 @@ class Recipe(BaseModel):
         return self.model_dump(mode="json")
 
     def content_hash(self) -> str:
-        text = json.dumps(self.resolved(), sort_keys=True)
+        """A hash of everything that determines training (not the descriptive sections)."""
+        training = {key: value for key, value in self.resolved().items()
+                    if key not in DESCRIPTIVE_SECTIONS}
+        text = json.dumps(training, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -205,9 +226,13 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> None:
         last = depth == len(parts) - 1
         where = ".".join(parts[: depth + 1])
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
+            # an index one past the end appends, so `--set callbacks.0.name=x` adds a callback
+            if not part.isdigit() or int(part) > len(node):
                 raise KerazooError(f"--set {key}: {where!r} is not an index of a list of "
-                                   f"{len(node)} items. Received: {key}={value!r}")
+                                   f"{len(node)} items (or the next one, {len(node)}). "
+                                   f"Received: {key}={value!r}")
+            if int(part) == len(node):
+                node.append(value if last else {})
             if last:
                 node[int(part)] = value
             else:
@@ -248,20 +273,37 @@ def _accepted_keys(location: tuple[Any, ...]) -> list[str]:
     return sorted(model.model_fields) if model else []
 
 
+def _key_path(location: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The location without pydantic's union-member tags ('float', "literal['auto']"): the
+    parts that are list indices or keys the recipe schema has at their level."""
+    keys: list[Any] = []
+    for part in location:
+        if isinstance(part, int) or part in _accepted_keys((*keys, part)):
+            keys.append(part)
+    return tuple(keys)
+
+
 def format_validation_error(error: ValidationError, recipe_name: str) -> str:
-    messages = []
+    reasons: dict[str, list[str]] = {}  # per key; a union's alternatives are joined by "or"
+    received: dict[str, str] = {}
     for item in error.errors():
         location = tuple(item["loc"])
+        if item["type"] != "extra_forbidden":  # an unknown key is, by definition, not known
+            location = _key_path(location)
         path = ".".join(str(part) for part in location)
         if item["type"] == "extra_forbidden":
             accepted = _accepted_keys(location)
-            messages.append(f"{path}: unknown key{did_you_mean(str(location[-1]), accepted)}; "
-                            f"accepted: {', '.join(accepted)}")
+            reason = (f"unknown key{did_you_mean(str(location[-1]), accepted)}; "
+                      f"accepted: {', '.join(accepted)}")
         elif item["type"] == "missing":
-            messages.append(f"{path}: required key is missing")
+            reason = "required key is missing"
         else:
-            messages.append(f"{path}: {item['msg'].rstrip('.')}. "
-                            f"Received: {path}={item.get('input')!r}")
+            reason = item["msg"].rstrip(".")
+            received[path] = f". Received: {path}={item.get('input')!r}"
+        if reason not in reasons.setdefault(path, []):
+            reasons[path].append(reason)
+    messages = [f"{path}: {' or '.join(parts)}{received.get(path, '')}"
+                for path, parts in reasons.items()]
     return f"recipe {recipe_name!r}: " + "; ".join(messages)
 
 
@@ -292,6 +334,9 @@ def check_names(recipe: Recipe) -> None:
                            f"Received: seed={recipe.data.kwargs['seed']!r}")
     check(recipe.data, data_registry, "data")
     for index, callback in enumerate(recipe.callbacks):
+        if callback.name in NOT_TRAINING_CALLBACKS:
+            raise KerazooError(f"recipe {recipe.name!r}: callbacks.{index}: "
+                               f"{callback.name!r}: {NOT_TRAINING_CALLBACKS[callback.name]}")
         check(callback, callback_registry, f"callbacks.{index}")
 
 

@@ -190,6 +190,11 @@ def register_model(function: Callable[..., Any] | None = None, *, task: str = "c
                 f"builder {builder.__name__!r} must give every argument a default; "
                 f"missing: {', '.join(missing)}"
             )
+        if task not in TASK_DEFAULTS and loss is None:
+            raise KerazooError(
+                f"builder {builder.__name__!r}: task {task!r} has no default loss"
+                f"{did_you_mean(task, TASK_DEFAULTS)}; use one of {', '.join(TASK_DEFAULTS)} "
+                "or give loss=")
         info = ModelInfo.for_task(task, input_kind, family or builder.__name__, loss, metrics,
                                   tiny)
         return model_registry.add(builder, info)

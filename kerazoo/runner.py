@@ -1,17 +1,19 @@
 """Run a validated recipe: data -> builder -> compile -> fit -> evaluate -> tracking.
 
-Everything that can fail on user input (data, model arguments, optimizer, loss, callbacks,
-the tracking store) happens in `prepare`, before an MLflow run exists, so a mistake never
-leaves a run behind.
+Every check that can fail on user input happens before an MLflow run exists, cheapest first:
+the tracking store and the run to resume, then in `prepare` the data, the model's arguments,
+the callbacks against the model, the optimizer, and the loss against the model's outputs and
+the data's targets (computed once on two samples). A mistake found there leaves no run
+behind; what fails later (a diverging loss, a bug) ends the run FAILED, an interruption KILLED.
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
-import signal
+import os
+import socket
 import subprocess
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +26,13 @@ import kerazoo
 from kerazoo import distributed, plots, tracking
 from kerazoo.callbacks import find_learning_rate, lr_finder_plot, make_callback
 from kerazoo.callbacks.lr_finder import LRFinderResult
-from kerazoo.checkpoint import RandomStateBackup, saved_epoch
+from kerazoo.checkpoint import TrainingStateBackup, saved_epoch
 from kerazoo.data import DataSplits, load_data, pipeline
+from kerazoo.data.splits import take
 from kerazoo.determinism import seed_everything
 from kerazoo.errors import KerazooError, did_you_mean
 from kerazoo.guards import FailOnNonFiniteLoss
+from kerazoo.interrupts import signals_as_interrupt
 from kerazoo.recipe import NamedSection, Recipe, Train
 from kerazoo.registry import build, model_info, model_registry
 
@@ -74,27 +78,47 @@ def build_model(section: NamedSection, hints: dict[str, Any]) -> keras.Model:
     return build(section.name, **kwargs)
 
 
+def optimizer_names() -> list[str]:
+    """The optimizers `keras.optimizers.get` knows, by the lower-case names recipes use."""
+    return sorted(
+        name.lower() for name, value in vars(keras.optimizers).items()
+        if isinstance(value, type) and issubclass(value, keras.optimizers.Optimizer)
+        and value is not keras.optimizers.Optimizer and "LossScale" not in name)
+
+
 def make_optimizer(train: Train, learning_rate: float) -> keras.optimizers.Optimizer:
     try:
         optimizer_class = type(keras.optimizers.get(train.optimizer))
     except ValueError:
-        known = ["adadelta", "adafactor", "adagrad", "adam", "adamax", "adamw", "ftrl", "lamb",
-                 "lion", "muon", "nadam", "rmsprop", "sgd"]
+        known = optimizer_names()
         raise KerazooError(f"train.optimizer: unknown optimizer {train.optimizer!r}"
                            f"{did_you_mean(train.optimizer, known)}; accepted: "
                            f"{', '.join(known)}") from None
-    # Optimizers pass **kwargs on to the base class, so accept the names of both.
-    accepted = {name for cls in (optimizer_class, keras.optimizers.Optimizer)
+    # Optimizers pass **kwargs on to the base class, so accept the names of both; a value
+    # must have the type of the default (a string for beta_1 would only fail mid-training).
+    defaults = {name: parameter.default
+                for cls in (keras.optimizers.Optimizer, optimizer_class)
                 for name, parameter in inspect.signature(cls.__init__).parameters.items()
-                if parameter.kind is parameter.POSITIONAL_OR_KEYWORD or
-                parameter.kind is parameter.KEYWORD_ONLY} - {"self", "learning_rate"}
-    for keyword in train.optimizer_kwargs:
-        if keyword not in accepted:
+                if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+                and name not in ("self", "learning_rate")}
+    for keyword, value in train.optimizer_kwargs.items():
+        if keyword not in defaults:
             raise KerazooError(
                 f"train.optimizer_kwargs: optimizer {train.optimizer!r} has no argument "
-                f"{keyword!r}{did_you_mean(keyword, accepted)}; accepted: "
-                f"{', '.join(sorted(accepted))}")
-    return optimizer_class(learning_rate=learning_rate, **train.optimizer_kwargs)
+                f"{keyword!r}{did_you_mean(keyword, defaults)}; accepted: "
+                f"{', '.join(sorted(defaults))}")
+        default = defaults[keyword]
+        numeric = isinstance(default, int | float) and not isinstance(default, bool)
+        if numeric and (isinstance(value, bool) or not isinstance(value, int | float)) or \
+                isinstance(default, bool) and not isinstance(value, bool):
+            raise KerazooError(
+                f"train.optimizer_kwargs: `{keyword}` must be "
+                f"{'true or false' if isinstance(default, bool) else 'a number'} "
+                f"(default {default!r}). Received: {keyword}={value!r}")
+    try:
+        return optimizer_class(learning_rate=learning_rate, **train.optimizer_kwargs)
+    except (ValueError, TypeError) as error:
+        raise KerazooError(f"train.optimizer_kwargs: {error}") from None
 
 
 def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> None:
@@ -109,8 +133,7 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> N
         raise KerazooError(f"recipe {recipe.name!r}: train.loss: unknown Keras loss "
                            f"{loss!r}, e.g. 'sparse_categorical_crossentropy', "
                            "'mean_squared_error'") from None
-    metrics = list(recipe.train.metrics if recipe.train.metrics is not None else info.metrics)
-    for metric in metrics:
+    for metric in compiled_metric_names(recipe):
         if metric not in ("accuracy", "acc", "crossentropy"):
             try:
                 keras.metrics.get(metric)
@@ -118,13 +141,62 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> N
                 raise KerazooError(f"recipe {recipe.name!r}: train.metrics: unknown Keras "
                                    f"metric {metric!r}, e.g. 'accuracy', "
                                    "'mean_absolute_error'") from None
-    model.compile(optimizer=make_optimizer(recipe.train, learning_rate), loss=loss,
-                  metrics=metrics, jit_compile=recipe.train.jit_compile)
+    try:
+        optimizer = make_optimizer(recipe.train, learning_rate)
+    except KerazooError as error:
+        raise KerazooError(f"recipe {recipe.name!r}: {error}") from None
+    model.compile(optimizer=optimizer, loss=loss, metrics=compiled_metric_names(recipe),
+                  jit_compile=recipe.train.jit_compile)
 
 
-def prepare(recipe: Recipe, smoke: bool = False) -> Prepared:
+def compiled_metric_names(recipe: Recipe) -> list[str]:
+    metrics = recipe.train.metrics
+    return list(metrics if metrics is not None else model_info(recipe.model.name).metrics)
+
+
+def epoch_metric_names(recipe: Recipe) -> list[str]:
+    """The per-epoch numbers fit logs: loss and the compiled metrics, with `val_` twins."""
+    names = ["loss", *compiled_metric_names(recipe)]
+    return names + [f"val_{name}" for name in names]
+
+
+def check_loss_fits(model: keras.Model, recipe: Recipe, data: DataSplits) -> None:
+    """Compute the loss on two training samples, eagerly: a loss that does not fit the
+    model's outputs or the data's targets fails here, not as a traceback mid-run."""
+    x, y = take(data.train.x, slice(0, 2)), data.train.y[:2]
+    try:
+        model.compute_loss(x=x, y=y, y_pred=model(x, training=False))
+    except Exception as error:  # any failure here means the pieces do not fit together
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise KerazooError(
+            f"recipe {recipe.name!r}: train.loss: {recipe.train.loss or model.loss!r} does not "
+            f"fit model {recipe.model.name!r} (outputs {model.output_shape}) and data "
+            f"{recipe.data.name!r} (targets {y.shape[1:]} {y.dtype}): "
+            f"{type(error).__name__}: {message[:200]}") from None
+
+
+def check_callbacks(callbacks: list[keras.callbacks.Callback], model: keras.Model,
+                    recipe: Recipe) -> None:
+    """Mistakes a callback would only find once training started (a scheduler with nothing
+    to schedule, a monitored metric the run does not log) are found before the run exists."""
+    known = epoch_metric_names(recipe)
+    for index, callback in enumerate(callbacks):
+        try:
+            if hasattr(callback, "check_model"):
+                callback.check_model(model)
+            monitor = getattr(callback, "monitor", None)
+            if isinstance(monitor, str) and monitor not in known:
+                raise KerazooError(f"`monitor` must be a metric the run logs each epoch"
+                                   f"{did_you_mean(monitor, known)}; accepted: "
+                                   f"{', '.join(known)}. Received: monitor={monitor!r}")
+        except KerazooError as error:
+            raise _in_section(f"callbacks.{index}", recipe, error) from None
+
+
+def prepare(recipe: Recipe, smoke: bool = False,
+            replicas: distributed.Replicas | None = None) -> Prepared:
     """Everything before training; raises `KerazooError` naming the recipe key at fault."""
-    replicas = distributed.replicas_for(recipe.train.distribute)
+    replicas = replicas or distributed.replicas_for(recipe.train.distribute)
     with replicas.scope():  # variables are created where the strategy places them; fit and
         # evaluate run outside (Keras keeps the strategy from compile, and a data-parallel
         # process has its distribution set for good)
@@ -145,17 +217,19 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
         model = build_model(recipe.model, data.model_hints)
     except KerazooError as error:
         raise _in_section("model", recipe, error) from None
-    learning_rate, lr_finder = recipe.train.learning_rate, None
-    if learning_rate == "auto":
-        lr_finder = find_recipe_learning_rate(model, recipe, data)
-        learning_rate = lr_finder.suggestion
-    compile_model(model, recipe, float(learning_rate))
     callbacks = []
     for index, section in enumerate(recipe.callbacks):
         try:
             callbacks.append(make_callback(section.name, **section.kwargs))
         except (KerazooError, TypeError, ValueError) as error:
             raise _in_section(f"callbacks.{index}", recipe, error) from None
+    check_callbacks(callbacks, model, recipe)
+    learning_rate, lr_finder = recipe.train.learning_rate, None
+    compile_model(model, recipe, 1e-3 if learning_rate == "auto" else float(learning_rate))
+    check_loss_fits(model, recipe, data)
+    if learning_rate == "auto":
+        lr_finder = find_recipe_learning_rate(model, recipe, data)
+        compile_model(model, recipe, lr_finder.suggestion)
     return Prepared(recipe, data, model, callbacks, deterministic_ops, lr_finder=lr_finder)
 
 
@@ -196,15 +270,24 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): data}
 
 
-def git_commit() -> str | None:
+def _git(*arguments: str) -> str | None:
+    """Ask git about kerazoo's own source folder (an editable install's checkout)."""
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=5, cwd=Path(kerazoo.__file__).parent)
+        result = subprocess.run(["git", *arguments], capture_output=True, text=True, timeout=5,
+                                cwd=Path(kerazoo.__file__).parent)
     except (OSError, subprocess.SubprocessError):
         return None
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() or None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def git_tags() -> dict[str, str]:
+    """The commit kerazoo's source is at, and whether it has uncommitted changes."""
+    commit = _git("rev-parse", "HEAD")
+    if not commit:
+        return {}
+    changes = _git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    return {"kerazoo.git_commit": commit,
+            "kerazoo.git_dirty": "unknown" if changes is None else str(bool(changes)).lower()}
 
 
 def run_tags(prepared: Prepared, smoke: bool) -> dict[str, str]:
@@ -220,28 +303,14 @@ def run_tags(prepared: Prepared, smoke: bool) -> dict[str, str]:
         "kerazoo.seed": str(recipe.seed),
         "kerazoo.deterministic_ops": str(prepared.deterministic_ops).lower(),
         "kerazoo.smoke": str(smoke).lower(),
+        **git_tags(),
     }
-    commit = git_commit()
-    if commit:
-        tags["kerazoo.git_commit"] = commit
     return tags
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt():
-    """Turn SIGTERM into KeyboardInterrupt so a terminated run ends KILLED, not RUNNING."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"received signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def process_tags() -> dict[str, str]:
+    """Which process is training the run: lets `--resume` refuse a run still being trained."""
+    return {"kerazoo.host": socket.gethostname(), "kerazoo.pid": str(os.getpid())}
 
 
 def fit(prepared: Prepared, extra_callbacks: list[keras.callbacks.Callback],
@@ -275,26 +344,48 @@ class ResumePoint:
     run_id: str
     run_dir: Path
     initial_epoch: int
+    data_hash: str | None  # the content hash of the data the run trained on
 
 
-def resume_point(run_id: str, recipe: Recipe) -> ResumePoint:
+def _alive_here(tags: dict[str, str]) -> bool:
+    """Whether the process that last trained the run is still alive on this host."""
+    pid = tags.get("kerazoo.pid", "")
+    if tags.get("kerazoo.host") != socket.gethostname() or not pid.isdigit():
+        return False  # another host's process cannot be checked from here
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
+def resume_point(run_id: str, recipe: Recipe, smoke: bool) -> ResumePoint:
     """Where `--resume RUN_ID` continues; every reason it cannot is a one-line error."""
     run = tracking.find_run(run_id)
+    tags = run.data.tags
     if run.info.status == "FINISHED":
         raise KerazooError(f"--resume: run {run_id} already FINISHED; nothing to resume")
-    tags = run.data.tags
+    if run.info.status == "RUNNING" and _alive_here(tags):
+        raise KerazooError(f"--resume: run {run_id} is RUNNING in process "
+                           f"{tags['kerazoo.pid']} on this machine; stop it first")
     if tags.get("kerazoo.recipe_hash") != recipe.content_hash():
         raise KerazooError(
             f"--resume: run {run_id} was started from recipe {tags.get('kerazoo.recipe')!r} "
-            f"with other settings (hash {tags.get('kerazoo.recipe_hash')} vs "
-            f"{recipe.content_hash()}); give the same recipe, --set overrides and --smoke")
+            f"with other training settings (hash {tags.get('kerazoo.recipe_hash')} vs "
+            f"{recipe.content_hash()}); give the same recipe and --set overrides")
+    if tags.get("kerazoo.smoke") != str(smoke).lower():
+        raise KerazooError(f"--resume: run {run_id} was started "
+                           f"{'with' if tags.get('kerazoo.smoke') == 'true' else 'without'} "
+                           "--smoke; resume it the same way")
     run_dir = Path(tags.get("kerazoo.run_dir", RUNS_DIR / run_id))
     epoch = saved_epoch(run_dir / "backup")
     if epoch is None:
         raise KerazooError(f"--resume: run {run_id} saved no training state in "
                            f"{run_dir / 'backup'} (it stopped before finishing an epoch, or "
                            "the folder was removed); start a new run")
-    return ResumePoint(run_id, run_dir, epoch)
+    return ResumePoint(run_id, run_dir, epoch, run.data.params.get("data_fingerprint.sha256"))
 
 
 def evaluate(prepared: Prepared) -> dict[str, float]:
@@ -317,26 +408,35 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
     under another (a sweep's trials under the sweep). With several processes only rank 0
     logs; the others return `run_id=None`.
     """
-    prepared = prepare(recipe, smoke)
+    # The store and the run to resume are checked first: they are cheap, and preparing can
+    # take a while (data, the LR range test).
+    replicas = distributed.replicas_for(recipe.train.distribute)
     uri = tracking.tracking_uri(tracking_uri)
     resume = None
-    if prepared.replicas.is_chief:
+    if replicas.is_chief:
         tracking.prepare_store(uri)
-        resume = resume_point(resume_run_id, recipe) if resume_run_id else None
-        tracked = tracking.TrackedRun(
-            recipe.experiment, run_name=recipe.name, uri=uri, resume_run_id=resume_run_id,
-            parent_run_id=parent_run_id,
-            tags={**run_tags(prepared, smoke), **prepared.replicas.tags(), **(tags or {})})
+        resume = resume_point(resume_run_id, recipe, smoke) if resume_run_id else None
     elif resume_run_id:
         raise KerazooError("--resume continues single-process runs only; restart the "
                            "multi-process job without it")
+    prepared = prepare(recipe, smoke, replicas)
+    if resume and resume.data_hash not in (None, prepared.data.content_hash()):
+        raise KerazooError(f"--resume: the data differ from those run {resume.run_id} trained "
+                           f"on (content hash {resume.data_hash} vs "
+                           f"{prepared.data.content_hash()}); resume with the same data")
+    if replicas.is_chief:
+        tracked = tracking.TrackedRun(
+            recipe.experiment, run_name=recipe.name, uri=uri, resume_run_id=resume_run_id,
+            parent_run_id=parent_run_id,
+            tags={**run_tags(prepared, smoke), **replicas.tags(), **(tags or {})})
     else:
-        tracked, verbose = distributed.LocalRun(prepared.replicas.process_id), 0
-    with sigterm_as_interrupt(), tracked as run:
+        tracked, verbose = distributed.LocalRun(replicas.process_id), 0
+    with signals_as_interrupt(), tracked as run:
         if run.run_id is None:  # a rank other than 0 keeps its state in a folder of its own
             run_dir = run.directory
         else:
             run_dir = resume.run_dir if resume else (RUNS_DIR / run.run_id).resolve()
+        run.set_tags(process_tags())
         if resume is None:
             run.set_tags({"kerazoo.run_dir": str(run_dir)})
             resolved = recipe.resolved()
@@ -350,10 +450,7 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         metrics_callback = run.callback(run.epoch_history() if resume else None)
         # Metrics are queued before the state is saved, so an interruption between the two
         # re-runs an epoch whose metrics are skipped rather than losing one.
-        safety = [metrics_callback,
-                  keras.callbacks.BackupAndRestore(str(run_dir / "backup"),
-                                                   double_checkpoint=True),
-                  RandomStateBackup(run_dir / "backup"),
+        safety = [metrics_callback, TrainingStateBackup(run_dir / "backup"),
                   FailOnNonFiniteLoss()]
         fit(prepared, [*extra_callbacks, *safety], verbose=verbose,
             initial_epoch=resume.initial_epoch if resume else 0)
@@ -368,6 +465,8 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
             path.parent.mkdir(parents=True, exist_ok=True)
             prepared.model.save(path)
         run.log_keras_model(prepared.model, _examples(prepared.data.test.x))
+        with contextlib.suppress(OSError):  # the state was for resuming; nothing else to keep
+            run_dir.rmdir()
         return RunResult(run.run_id, metrics, history, prepared.model, prepared.data)
 
 

@@ -148,3 +148,16 @@ def example_value(distribution: Distribution) -> Any:
     if distribution.kind == "int":
         return int(distribution.low)
     return distribution.low
+
+
+def probe_values(distribution: Distribution) -> list[Any]:
+    """Values that stand for the whole range when checking it against the recipe: every
+    choice; both ends of an integer range; the low end and the middle of a continuous one
+    (its high end is a limit samples approach, e.g. uniform(0, 1) for a dropout rate)."""
+    if distribution.kind == "choice":
+        return [from_choice(choice) for choice in distribution.choices]
+    if distribution.kind == "int":
+        return [int(distribution.low), int(distribution.high)]
+    if distribution.kind == "loguniform":
+        return [distribution.low, (distribution.low * distribution.high) ** 0.5]
+    return [distribution.low, (distribution.low + distribution.high) / 2]

@@ -23,7 +23,6 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -80,16 +79,11 @@ def display_url(url: str) -> str:
                            ) from None
 
 
-def _sqlite_path(url: str) -> Path | None:
-    prefix = "sqlite:///"
-    return Path(url[len(prefix):]) if url.startswith(prefix) else None
-
-
 def open_storage(url: str, create: bool = False) -> optuna.storages.RDBStorage:
     """Open the study storage; with `create`, make its tables (once, under a file lock for
     SQLite: Optuna's first-time schema creation races when processes do it together)."""
     shown = display_url(url)
-    path = _sqlite_path(url)
+    path = tracking.sqlite_path(url)
     engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}} if path else None
     try:
         if path is not None and create:
@@ -135,17 +129,6 @@ def load_study(name: str, storage: optuna.storages.RDBStorage,
 
 # --- planning ---------------------------------------------------------------------------------
 
-def metric_names(recipe: Recipe) -> list[str]:
-    """The per-epoch numbers fit logs: loss and the compiled metrics, with `val_` twins."""
-    from kerazoo.registry import model_info
-
-    metrics = recipe.train.metrics
-    if metrics is None:
-        metrics = list(model_info(recipe.model.name).metrics)
-    names = ["loss", *metrics]
-    return names + [f"val_{name}" for name in names]
-
-
 def settings(recipe: Recipe, params: tuple[str, ...], trials: int | None, workers: int | None,
              metric: str | None, direction: str | None) -> tuple[Sweep, tuple[str, ...]]:
     """The recipe's `sweep:` section overridden by the command line, checked."""
@@ -155,8 +138,10 @@ def settings(recipe: Recipe, params: tuple[str, ...], trials: int | None, worker
         raise KerazooError(f"recipe {recipe.name!r}: nothing to search; give --param "
                            "KEY=SPEC (e.g. --param 'model.dropout=uniform(0, 0.5)') or a "
                            "sweep.params section")
+    from kerazoo.runner import epoch_metric_names
+
     metric = metric or section.metric
-    known = metric_names(recipe)
+    known = epoch_metric_names(recipe)
     if metric not in known:
         raise KerazooError(f"--metric: recipe {recipe.name!r} logs no per-epoch metric "
                            f"{metric!r}{did_you_mean(metric, known)}; accepted: "
@@ -177,14 +162,22 @@ def settings(recipe: Recipe, params: tuple[str, ...], trials: int | None, worker
 
 
 def check_space(recipe: Recipe, space: dict[str, search_space.Distribution]) -> None:
-    """Try one value of every range in the recipe, so a misspelled key fails now, not in
-    every trial."""
-    probe = apply_overrides(recipe.resolved(),
-                            [(key, search_space.example_value(d)) for key, d in space.items()])
-    try:
-        validate(probe, recipe.name)
-    except KerazooError as error:
-        raise KerazooError(f"--param {', '.join(space)}: {error}") from None
+    """Try the ends of every range (and every choice) in the recipe, building the model for
+    model keys, so a misspelled key or a range of invalid values fails now, not in every
+    trial."""
+    from kerazoo.runner import build_model
+
+    example = [(key, search_space.example_value(d)) for key, d in space.items()]
+    for key, distribution in space.items():
+        for value in search_space.probe_values(distribution):
+            probe = apply_overrides(recipe.resolved(), [*example, (key, value)])
+            try:
+                checked = validate(probe, recipe.name)
+                if key.startswith("model."):
+                    build_model(checked.model, {})
+            except KerazooError as error:
+                raise KerazooError(f"--param {key}={distribution.spec}: with {key}={value!r}: "
+                                   f"{error}") from None
 
 
 def default_study_name(recipe: Recipe) -> str:
@@ -325,14 +318,17 @@ def run_trials(study: optuna.Study, plan: Plan, trials: int, uri: str) -> None:
 
     def objective(trial: optuna.Trial) -> float:
         values = {key: distribution.suggest(trial) for key, distribution in space.items()}
-        recipe = validate(apply_overrides(plan.recipe, list(values.items())), name)
         pruning = OptunaPruning(trial, plan.metric)
         try:
+            recipe = validate(apply_overrides(plan.recipe, list(values.items())), name)
             result = run_recipe(
                 recipe, smoke=plan.smoke, tracking_uri=uri, verbose=0,
                 extra_callbacks=[pruning], parent_run_id=plan.parent_run_id,
                 tags={"kerazoo.sweep.study": study.study_name,
                       "kerazoo.sweep.trial": str(trial.number)})
+        except KerazooError as error:  # a value the range allowed but the recipe does not:
+            print(f"kerazoo: trial {trial.number} failed: {error}", file=sys.stderr)
+            return float("nan")  # Optuna records the trial FAILED, without a traceback
         finally:
             keras.backend.clear_session()  # trials must not pile up graphs in one worker
         trial.set_user_attr("mlflow_run_id", result.run_id)

@@ -3,7 +3,8 @@
 It knows nothing of model families or recipes: it logs the params, tags, metrics and files it
 is given, and whatever numbers Keras callbacks leave in `logs`. Per-epoch metrics are buffered
 and written in batches, because one SQLite round trip per epoch costs more than a small
-model's epoch does.
+model's epoch does. Keras is imported only where a model is logged, so reading runs back
+(`kerazoo compare`) does not pay for a backend.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import keras
 import mlflow
 from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
@@ -44,7 +44,8 @@ def strict() -> bool:
     return os.environ.get("KERAZOO_STRICT_TRACKING") == "1"
 
 
-def _sqlite_path(uri: str) -> Path | None:
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a `sqlite:///` URI (MLflow's or Optuna's), else None."""
     prefix = "sqlite:///"
     return Path(uri[len(prefix):]) if uri.startswith(prefix) else None
 
@@ -56,7 +57,7 @@ def prepare_store(uri: str) -> None:
     happens under a file lock beside the database.
     """
     mlflow.set_tracking_uri(uri)
-    path = _sqlite_path(uri)
+    path = sqlite_path(uri)
     if path is not None:
         if not path.parent.exists():
             try:
@@ -104,9 +105,18 @@ def experiment_id(name: str) -> str:
         return experiment.experiment_id
 
 
+def inputs_by_name(model, inputs: Any) -> Any:
+    """Multi-input models take a dict keyed by input name (what a signature can describe)."""
+    if isinstance(inputs, tuple):
+        return {tensor.name: array for tensor, array in zip(model.inputs, inputs, strict=True)}
+    return inputs
+
+
 @functools.cache
 def pip_requirements() -> tuple[str, ...]:
     """Pinned requirements for logged models, given explicitly so MLflow need not infer them."""
+    import keras
+
     names = ["keras", "mlflow"]
     backend = keras.backend.backend()
     if backend == "tensorflow":
@@ -150,6 +160,10 @@ class TrackedRun:
         mlflow.set_tracking_uri(self.uri)
         if self.resume_run_id:
             active = mlflow.start_run(run_id=self.resume_run_id)
+            run = self._client.get_run(self.resume_run_id)
+            for stale in ("kerazoo.interrupted", "kerazoo.error"):  # from the earlier attempt
+                if stale in run.data.tags:
+                    self._client.delete_tag(self.resume_run_id, stale)
         else:
             active = mlflow.start_run(
                 experiment_id=experiment_id(self.experiment), run_name=self.run_name,
@@ -230,14 +244,13 @@ class TrackedRun:
     def log_figure(self, figure, artifact_file: str) -> None:
         self._safely(f"log {artifact_file}", mlflow.log_figure, figure, artifact_file)
 
-    def log_keras_model(self, model: keras.Model, example_inputs: Any,
+    def log_keras_model(self, model, example_inputs: Any,
                         name: str = "model") -> None:
         """Log the model in MLflow's Keras format with a signature inferred from examples."""
+        import keras
         from mlflow.models import infer_signature
 
-        if isinstance(example_inputs, tuple):  # multi-input models take a dict by input name
-            example_inputs = {tensor.name: array
-                              for tensor, array in zip(model.inputs, example_inputs, strict=True)}
+        example_inputs = inputs_by_name(model, example_inputs)
         # A direct call, not predict(): predict() on NumPy builds a tf.data pipeline whose
         # TF 2.21 graph makes the runtime print a spurious NodeDef error.
         outputs = keras.tree.map_structure(keras.ops.convert_to_numpy,
@@ -246,7 +259,10 @@ class TrackedRun:
                      signature=infer_signature(example_inputs, outputs),
                      pip_requirements=list(pip_requirements()))
 
-    def callback(self, history: dict[str, list[float]] | None = None) -> MetricsCallback:
+    def callback(self, history: dict[str, list[float]] | None = None):
+        """A Keras callback logging each epoch's `logs` to this run (see epoch_metrics)."""
+        from kerazoo.epoch_metrics import MetricsCallback
+
         return MetricsCallback(self, history)
 
     def epoch_history(self) -> dict[str, list[float]]:
@@ -259,46 +275,6 @@ class TrackedRun:
             if points and [step for step, _ in points] == list(range(1, len(points) + 1)):
                 history[key] = [value for _, value in points]
         return history
-
-
-class MetricsCallback(keras.callbacks.Callback):
-    """Logs every number in `logs` at each epoch end, at step = epoch number (from 1).
-
-    Put it after the callbacks that write into `logs` (the learning rate, a dropout rate,
-    ...) so their values are included. When no callback reports the learning rate, it is
-    read from the optimizer so every run has its history. `history` holds everything logged
-    (seeded with the earlier epochs when a run resumes); an epoch already in it is not logged
-    again, so a resumed run's history has no duplicated steps.
-    """
-
-    def __init__(self, run: TrackedRun, history: dict[str, list[float]] | None = None):
-        super().__init__()
-        self.run = run
-        self.history: dict[str, list[float]] = {k: list(v) for k, v in (history or {}).items()}
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        values = {key: float(value) for key, value in (logs or {}).items()
-                  if _is_number(value)}
-        if "learning_rate" not in values and self.model is not None:
-            learning_rate = getattr(self.model.optimizer, "learning_rate", None)
-            if learning_rate is not None:
-                values["learning_rate"] = float(keras.ops.convert_to_numpy(learning_rate))
-        if epoch < len(self.history.get("loss", ())):
-            return  # logged before the interruption; re-run from an older checkpoint
-        for key, value in values.items():
-            self.history.setdefault(key, []).append(value)
-        self.run.log_metrics(values, step=epoch + 1)
-
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self.run.flush()
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return getattr(value, "ndim", 0) == 0
 
 
 # --- runs that have ended (sweeps) --------------------------------------------------------------

@@ -90,3 +90,18 @@ def test_yaml_is_parsed_safely(tmp_path):
     evil = MINIMAL + "description: !!python/object/apply:os.system ['echo pwned']\n"
     with pytest.raises(KerazooError, match="not valid YAML"):
         load_recipe(write(tmp_path, evil))
+
+
+def test_set_one_past_the_end_of_a_list_appends(tmp_path):
+    recipe = load_recipe(write(tmp_path, MINIMAL), ["callbacks.0.name=early_stopping",
+                                                    "callbacks.0.patience=3"])
+    assert [(c.name, c.kwargs) for c in recipe.callbacks] == [("early_stopping",
+                                                               {"patience": 3})]
+
+
+def test_the_resume_hash_ignores_descriptive_sections(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    base = load_recipe(path).content_hash()
+    assert load_recipe(path, ["description=edited", "quality={metric: m, floor: 1}"]) \
+        .content_hash() == base
+    assert load_recipe(path, ["train.epochs=3"]).content_hash() != base

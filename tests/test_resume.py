@@ -56,7 +56,7 @@ def test_signal_kills_the_run_and_resume_continues_it_exactly(tmp_path, signal_n
     interrupted.send_signal(signal_number)
     interrupted.wait(timeout=30)
     assert time.monotonic() - signalled_at < 10
-    assert interrupted.returncode != 0
+    assert interrupted.returncode == 130
     run_id = run_dir.name
     run = client.get_run(run_id)
     assert run.info.status == "KILLED"
@@ -89,3 +89,24 @@ def test_resume_refuses_a_finished_run_and_a_changed_recipe(tmp_path):
     assert again.returncode == 2 and "already FINISHED" in again.stderr
     unknown = run_cli("run", "mlp_digits", "--smoke", "--quiet", "--resume", "f" * 32)
     assert unknown.returncode == 2 and "no run 'ffff" in unknown.stderr
+
+
+def test_resume_refuses_other_settings_and_a_run_still_training(client):
+    from kerazoo.errors import KerazooError
+    from kerazoo.recipe import load_recipe
+    from kerazoo.runner import resume_point
+
+    recipe = load_recipe("mlp_digits", smoke=True)
+    experiment = client.create_experiment("digits")
+    run = client.create_run(experiment, tags={"kerazoo.recipe_hash": recipe.content_hash(),
+                                              "kerazoo.smoke": "true",
+                                              "kerazoo.host": __import__("socket").gethostname(),
+                                              "kerazoo.pid": str(os.getpid())})
+    with pytest.raises(KerazooError, match="is RUNNING in process"):
+        resume_point(run.info.run_id, recipe, smoke=True)
+    client.set_terminated(run.info.run_id, "KILLED")
+    with pytest.raises(KerazooError, match="started with --smoke; resume it the same way"):
+        resume_point(run.info.run_id, recipe, smoke=False)
+    other = load_recipe("mlp_digits", ["train.epochs=7"], smoke=True)
+    with pytest.raises(KerazooError, match="other training settings"):
+        resume_point(run.info.run_id, other, smoke=True)

@@ -125,13 +125,16 @@ def test_a_mistake_found_before_training_creates_no_run(client):
     assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
 
 
-def test_a_nan_loss_stops_training_and_ends_failed_with_the_reason(client):
-    from kerazoo.guards import TrainingDiverged
+def test_a_nan_loss_stops_training_and_ends_failed_with_the_reason(client, capsys):
+    from kerazoo.cli import main
 
-    recipe = load_recipe("mlp_digits", ["train.optimizer=sgd", "train.learning_rate=1e12",
-                                        "train.epochs=3"], smoke=True)
-    with pytest.raises(TrainingDiverged, match="loss became"):
-        run_recipe(recipe, verbose=0)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "mlp_digits", "--smoke", "--quiet", "--set", "train.optimizer=sgd",
+              "--set", "train.learning_rate=1e12", "--set", "train.epochs=3"])
+    assert exit_info.value.code == 1
+    stderr = capsys.readouterr().err.strip().splitlines()
+    assert stderr == ["kerazoo: run failed: loss became nan in epoch 1; try a smaller "
+                      "train.learning_rate"]
     (run,) = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
     assert run.info.status == "FAILED"
     assert run.data.tags["kerazoo.error"].startswith("TrainingDiverged: loss became nan")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
+
 from kerazoo.callbacks import fit_state
 from kerazoo.callbacks.model_parts import layers_of_type
 from kerazoo.callbacks.scheduling import ScheduledValues
@@ -28,20 +30,29 @@ class DropoutScheduler(ScheduledValues):
         super().__init__({"dropout_rate": schedule}, per)
         self.layers = None if layers is None else list(layers)
 
-    def targets(self):
-        found = layers_of_type(self.model, ScheduledDropout, self.layers)
+    def scheduled_layers(self, model: keras.Model) -> list[ScheduledDropout]:
+        found = layers_of_type(model, ScheduledDropout, self.layers)
         if not found:
             which = f"named {', '.join(self.layers)} " if self.layers else ""
             raise KerazooError(
                 f"DropoutScheduler found no ScheduledDropout layer {which}in model "
-                f"{self.model.name!r}; build the model with kerazoo.layers.ScheduledDropout "
-                "(a keras.layers.Dropout's rate is fixed once fit has traced the step)")
+                f"{model.name!r}; build the model with kerazoo.layers.ScheduledDropout, e.g. "
+                "mlp(schedulable=True) (a keras.layers.Dropout's rate is fixed once fit has "
+                "traced the step)")
         if self.layers is not None:
             missing = sorted(set(self.layers) - {layer.name for layer in found})
             if missing:
                 raise KerazooError(f"DropoutScheduler: no ScheduledDropout layer named "
                                    f"{', '.join(missing)}; accepted: "
                                    f"{', '.join(layer.name for layer in found)}")
+        return found
+
+    def check_model(self, model: keras.Model) -> None:
+        """The recipe runner asks before the run exists, so the mistake leaves no run."""
+        self.scheduled_layers(model)
+
+    def targets(self):
+        found = self.scheduled_layers(self.model)
         assigners = [fit_state.scalar_assigner(layer.rate) for layer in found]
 
         def set_rate(value: float) -> float:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
+
 from kerazoo.callbacks import fit_state
 from kerazoo.callbacks.model_parts import regularizers_of_type
 from kerazoo.callbacks.scheduling import ScheduledValues
@@ -29,13 +31,23 @@ class RegularizationScheduler(ScheduledValues):
         super().__init__({"l1": l1, "l2": l2}, per)
         self._joined: list = []
 
-    def targets(self):
-        found = regularizers_of_type(self.model, ScheduledL1L2)
+    @staticmethod
+    def scheduled_regularizers(model: keras.Model) -> list[ScheduledL1L2]:
+        found = regularizers_of_type(model, ScheduledL1L2)
         if not found:
             raise KerazooError(
                 f"RegularizationScheduler found no ScheduledL1L2 regularizer in model "
-                f"{self.model.name!r}; give layers kerazoo.regularizers.ScheduledL1L2 (a "
-                "keras.regularizers.L1L2's strengths are fixed once fit has traced the step)")
+                f"{model.name!r}; give layers kerazoo.regularizers.ScheduledL1L2, e.g. "
+                "mlp(schedulable=True) (a keras.regularizers.L1L2's strengths are fixed once "
+                "fit has traced the step)")
+        return found
+
+    def check_model(self, model: keras.Model) -> None:
+        """The recipe runner asks before the run exists, so the mistake leaves no run."""
+        self.scheduled_regularizers(model)
+
+    def targets(self):
+        found = self.scheduled_regularizers(self.model)
         self._joined = fit_state.join_state(
             self.model, [variable for regularizer in found for variable in regularizer.variables])
         return {key: self._setter(key, [getattr(regularizer, key) for regularizer in found])
