@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import signal
 import subprocess
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import keras
 import yaml
 
 import kerazoo
-from kerazoo import distributed, plots, tracking
+from kerazoo import distributed, plots, reports, tracking
 from kerazoo.callbacks import find_learning_rate, lr_finder_plot, make_callback
 from kerazoo.callbacks.lr_finder import LRFinderResult
 from kerazoo.checkpoint import RandomStateBackup, saved_epoch
@@ -304,6 +305,21 @@ def evaluate(prepared: Prepared) -> dict[str, float]:
     return {f"test_{name}": float(value) for name, value in results.items()}
 
 
+def log_reports(run: tracking.TrackedRun, prepared: Prepared,
+                test_metrics: dict[str, float]) -> dict[str, float]:
+    """The task's reports (kerazoo/reports) written to a temporary folder and logged under
+    reports/; returns their metrics (test_*), which the caller logs with evaluate's."""
+    context = reports.ReportContext(
+        prepared.model, prepared.data, model_info(prepared.recipe.model.name).task,
+        seed=prepared.recipe.seed, batch_size=prepared.recipe.train.batch_size,
+        test_metrics=test_metrics)
+    with tempfile.TemporaryDirectory(prefix="kerazoo-reports-") as directory:
+        output = reports.write_reports(context, Path(directory), strict=tracking.strict())
+        run.log_params(output.params)
+        run.log_artifacts(directory, "reports")
+    return output.metrics
+
+
 def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None = None,
                verbose: int | str = 2, resume_run_id: str | None = None,
                extra_callbacks: Sequence[keras.callbacks.Callback] = (),
@@ -350,7 +366,8 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         metrics_callback = run.callback(run.epoch_history() if resume else None)
         # Metrics are queued before the state is saved, so an interruption between the two
         # re-runs an epoch whose metrics are skipped rather than losing one.
-        safety = [metrics_callback,
+        safety = [*reports.epoch_callbacks(model_info(recipe.model.name).task),
+                  metrics_callback,
                   keras.callbacks.BackupAndRestore(str(run_dir / "backup"),
                                                    double_checkpoint=True),
                   RandomStateBackup(run_dir / "backup"),
@@ -359,6 +376,7 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
             initial_epoch=resume.initial_epoch if resume else 0)
         history = metrics_callback.history
         metrics = evaluate(prepared)
+        metrics.update(log_reports(run, prepared, metrics))
         run.log_metrics(metrics, step=recipe.train.epochs, flush=True)
         figure = plots.learning_curves(history)
         run.log_figure(figure, "plots/learning_curves.png")
