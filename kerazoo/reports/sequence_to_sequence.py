@@ -39,12 +39,15 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
 
     vocabulary = extras["vocabulary"]
     order = np.argsort(correct, kind="stable")[:EXAMPLES]  # the wrong ones first
-    reversed_note = " (question reversed, as the model reads it)" \
-        if extras.get("reverse_source") else ""
+    # A reversed source (Sutskever et al.'s trick) is turned back for the reader.
+    reversed_source = bool(extras.get("reverse_source"))
+    note = " (shown as written; the model reads it reversed)" if reversed_source else ""
     lines = [f"exact match {correct.mean():.2%} of {len(correct)} test sequences",
-             f"source{reversed_note} -> expected | greedy decoding", ""]
-    lines += [f"{'ok ' if correct[row] else 'BAD'} {text(source[row], vocabulary)} -> "
-              f"{text(expected[row], vocabulary)} | {text(generated[row], vocabulary)}"
-              for row in order]
+             f"source{note} -> expected | greedy decoding", ""]
+    for row in order:
+        question = text(source[row], vocabulary)
+        lines.append(f"{'ok ' if correct[row] else 'BAD'} "
+                     f"{question[::-1] if reversed_source else question} -> "
+                     f"{text(expected[row], vocabulary)} | {text(generated[row], vocabulary)}")
     (directory / "decoded_examples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return ReportOutput(metrics={"exact_match": float(correct.mean())})
