@@ -308,7 +308,13 @@ def evaluate(prepared: Prepared) -> dict[str, float]:
 def log_reports(run: tracking.TrackedRun, prepared: Prepared,
                 test_metrics: dict[str, float]) -> dict[str, float]:
     """The task's reports (kerazoo/reports) written to a temporary folder and logged under
-    reports/; returns their metrics (test_*), which the caller logs with evaluate's."""
+    reports/; returns their metrics (test_*), which the caller logs with evaluate's.
+
+    Not across several processes: Keras' `predict` cannot gather outputs that span other
+    processes' devices (JAX), and the reports predict."""
+    if prepared.replicas.num_processes > 1:
+        run.set_tags({"kerazoo.reports": "skipped: a multi-process run"})
+        return {}
     context = reports.ReportContext(
         prepared.model, prepared.data, model_info(prepared.recipe.model.name).task,
         seed=prepared.recipe.seed, batch_size=prepared.recipe.train.batch_size,
