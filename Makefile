@@ -26,7 +26,10 @@ recipe: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest $(ARGS)
 
+# The quality floors, Fashion-MNIST's included: its Debian package is installed if missing.
 test-slow: $(STAMP)
+	@ls /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist)
 	$(BIN)/pytest -m slow $(ARGS)
 
 # The JAX backend (CI's second step): the model zoo's suite under KERAS_BACKEND=jax, then the

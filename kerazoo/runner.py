@@ -14,6 +14,7 @@ import inspect
 import os
 import socket
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import keras
 import yaml
 
 import kerazoo
-from kerazoo import distributed, plots, tracking
+from kerazoo import distributed, plots, reports, tracking
 from kerazoo.callbacks import find_learning_rate, lr_finder_plot, make_callback
 from kerazoo.callbacks.lr_finder import LRFinderResult
 from kerazoo.checkpoint import TrainingStateBackup, saved_epoch
@@ -155,8 +156,11 @@ def compiled_metric_names(recipe: Recipe) -> list[str]:
 
 
 def epoch_metric_names(recipe: Recipe) -> list[str]:
-    """The per-epoch numbers fit logs: loss and the compiled metrics, with `val_` twins."""
-    names = ["loss", *compiled_metric_names(recipe)]
+    """The per-epoch numbers a run logs: loss, the compiled metrics and the task's own (bits
+    per character), each with its `val_` twin."""
+    task = model_info(recipe.model.name).task
+    names = ["loss", *compiled_metric_names(recipe),
+             *(name for callback in reports.epoch_callbacks(task) for name in callback.names)]
     return names + [f"val_{name}" for name in names]
 
 
@@ -395,6 +399,27 @@ def evaluate(prepared: Prepared) -> dict[str, float]:
     return {f"test_{name}": float(value) for name, value in results.items()}
 
 
+def log_reports(run: tracking.TrackedRun, prepared: Prepared,
+                test_metrics: dict[str, float]) -> dict[str, float]:
+    """The task's reports (kerazoo/reports) written to a temporary folder and logged under
+    reports/; returns their metrics (test_*), which the caller logs with evaluate's.
+
+    Not across several processes: Keras' `predict` cannot gather outputs that span other
+    processes' devices (JAX), and the reports predict."""
+    if prepared.replicas.num_processes > 1:
+        run.set_tags({"kerazoo.reports": "skipped: a multi-process run"})
+        return {}
+    context = reports.ReportContext(
+        prepared.model, prepared.data, model_info(prepared.recipe.model.name).task,
+        seed=prepared.recipe.seed, batch_size=prepared.recipe.train.batch_size,
+        test_metrics=test_metrics)
+    with tempfile.TemporaryDirectory(prefix="kerazoo-reports-") as directory:
+        output = reports.write_reports(context, Path(directory), strict=tracking.strict())
+        run.log_params(output.params)
+        run.log_artifacts(directory, "reports")
+    return output.metrics
+
+
 def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None = None,
                verbose: int | str = 2, resume_run_id: str | None = None,
                extra_callbacks: Sequence[keras.callbacks.Callback] = (),
@@ -450,12 +475,14 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         metrics_callback = run.callback(run.epoch_history() if resume else None)
         # Metrics are queued before the state is saved, so an interruption between the two
         # re-runs an epoch whose metrics are skipped rather than losing one.
-        safety = [metrics_callback, TrainingStateBackup(run_dir / "backup"),
+        safety = [*reports.epoch_callbacks(model_info(recipe.model.name).task),
+                  metrics_callback, TrainingStateBackup(run_dir / "backup"),
                   FailOnNonFiniteLoss()]
         fit(prepared, [*extra_callbacks, *safety], verbose=verbose,
             initial_epoch=resume.initial_epoch if resume else 0)
         history = metrics_callback.history
         metrics = evaluate(prepared)
+        metrics.update(log_reports(run, prepared, metrics))
         run.log_metrics(metrics, step=recipe.train.epochs, flush=True)
         figure = plots.learning_curves(history)
         run.log_figure(figure, "plots/learning_curves.png")

@@ -7,7 +7,7 @@ import pytest
 from kerazoo.recipe import load_recipe
 from kerazoo.runner import run_recipe
 
-RECIPES = ["mlp_digits"]
+RECIPES = ["mlp_digits", "char_rnn"]
 
 
 @pytest.mark.parametrize("name", RECIPES)
