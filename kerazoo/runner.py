@@ -473,13 +473,19 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
             if prepared.lr_finder is not None:
                 log_lr_finder(run, prepared.lr_finder)
         metrics_callback = run.callback(run.epoch_history() if resume else None)
-        # Metrics are queued before the state is saved, so an interruption between the two
-        # re-runs an epoch whose metrics are skipped rather than losing one.
+        backup = TrainingStateBackup(run_dir / "backup",
+                                     every_epoch=replicas.num_processes > 1)
+        # Metrics are queued before the state is kept, so an interruption between the two
+        # re-runs an epoch whose metrics are skipped rather than losing one; a non-finite
+        # loss stops training before its epoch's state is kept.
         safety = [*reports.epoch_callbacks(model_info(recipe.model.name).task),
-                  metrics_callback, TrainingStateBackup(run_dir / "backup"),
-                  FailOnNonFiniteLoss()]
-        fit(prepared, [*extra_callbacks, *safety], verbose=verbose,
-            initial_epoch=resume.initial_epoch if resume else 0)
+                  metrics_callback, FailOnNonFiniteLoss(), backup]
+        try:
+            fit(prepared, [*extra_callbacks, *safety], verbose=verbose,
+                initial_epoch=resume.initial_epoch if resume else 0)
+        except BaseException:
+            backup.write_last_epoch()  # what `--resume` continues from
+            raise
         history = metrics_callback.history
         metrics = evaluate(prepared)
         metrics.update(log_reports(run, prepared, metrics))
