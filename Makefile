@@ -11,7 +11,8 @@ PORT ?= 5000
 BACKEND_STORE_URI ?= sqlite:///mlruns/mlflow.db
 ARTIFACTS ?= mlruns/artifacts
 
-.PHONY: install recipe test test-slow test-jax ui compare bench lint clean server test-server
+.PHONY: install recipe test test-slow test-jax ui compare bench bench-scale lint clean server \
+	test-server
 
 install: $(STAMP)
 
@@ -64,6 +65,12 @@ compare: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/callbacks.py
+
+# Sweep throughput with 1 and 2 workers, data-parallel step time with 1 and 2 JAX processes.
+bench-scale: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,jax]'
+	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/data_parallel.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check kerazoo tests bench

@@ -91,6 +91,9 @@ def main() -> None:
         k / b for k, b in zip(times["kerazoo"], times["bare_numpy"], strict=True))
     print("median seconds: " + ", ".join(
         f"{name} {statistics.median(times[name]):.2f}" for name in names))
+    extra = statistics.median(
+        k - b for k, b in zip(times["kerazoo"], times["bare_pipeline"], strict=True))
+    print(f"median seconds kerazoo adds to the same-pipeline fit: {extra:.2f}")
     print(f"median kerazoo / bare fit on NumPy arrays: {versus_numpy:.3f}")
     print(f"{arguments.recipe}, {recipe.train.epochs} epochs, backend "
           f"{keras.backend.backend()}, {arguments.repeats} repeats: median kerazoo / bare fit "
