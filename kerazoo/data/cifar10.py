@@ -56,18 +56,12 @@ def find_batches(path, download: bool) -> Path:
             f"(or its parent)")
     candidates = [*keras_cache.in_keras_cache(KERAS3_FOLDER, BATCH_FOLDER),
                   *keras_cache.in_keras_cache(BATCH_FOLDER)]
-    found = keras_cache.first_existing(candidates, has_batches)
-    if found is None and download:
-        import keras
-
-        keras_cache.fetch("CIFAR-10", keras.datasets.cifar10.load_data)
-        found = keras_cache.first_existing(candidates, has_batches)
-    if found is None:
-        raise keras_cache.not_found(
-            "CIFAR-10", candidates,
-            "extract https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz (it unpacks to "
-            f"{BATCH_FOLDER}/) into {candidates[0].parent}, pass data.path=FOLDER, or "
-            f"{keras_cache.DOWNLOAD_HINT}")
+    found = keras_cache.locate(
+        "CIFAR-10", candidates, has_batches, download=download,
+        fetcher=lambda: keras_cache.keras_module().datasets.cifar10.load_data(),
+        how_to_get="extract https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz (it "
+        f"unpacks to {BATCH_FOLDER}/) into {candidates[0].parent}, pass data.path=FOLDER, or "
+        f"{keras_cache.DOWNLOAD_HINT}")
     return found
 
 

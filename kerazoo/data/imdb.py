@@ -80,23 +80,17 @@ def find_reviews(path, download: bool) -> Path:
                                                 f"Keras' {REVIEWS_FILE} or a folder holding it")
         return found
     candidates = keras_cache.in_keras_cache(REVIEWS_FILE)
-    found = keras_cache.first_existing(candidates, Path.is_file)
-    if found is None and download:
-        import keras
+    return keras_cache.locate(
+        "IMDB", candidates, Path.is_file, download=download, fetcher=_download_both,
+        how_to_get=f"put Keras' {REVIEWS_FILE} (and {WORD_INDEX_FILE}) there (what "
+        "keras.datasets.imdb.load_data() and get_word_index() download), pass "
+        f"data.path=FILE, or {keras_cache.DOWNLOAD_HINT}")
 
-        def fetch_both():
-            keras.datasets.imdb.load_data()
-            keras.datasets.imdb.get_word_index()
 
-        keras_cache.fetch("IMDB", fetch_both)
-        found = keras_cache.first_existing(candidates, Path.is_file)
-    if found is None:
-        raise keras_cache.not_found(
-            "IMDB", candidates,
-            f"put Keras' {REVIEWS_FILE} (and {WORD_INDEX_FILE}) there (what "
-            "keras.datasets.imdb.load_data() and get_word_index() download), pass "
-            f"data.path=FILE, or {keras_cache.DOWNLOAD_HINT}")
-    return found
+def _download_both() -> None:
+    imdb = keras_cache.keras_module().datasets.imdb
+    imdb.load_data()
+    imdb.get_word_index()
 
 
 @register_data

@@ -51,6 +51,26 @@ def user_path_missing(title: str, path: Path, expected: str) -> KerazooError:
     return KerazooError(f"{title}: `path` must be {expected}. Received: path={str(path)!r}")
 
 
+def locate(title: str, candidates: list[Path], exists: Callable[[Path], bool], *,
+           download: bool, fetcher: Callable[[], object], how_to_get: str) -> Path:
+    """The first candidate that exists; else, when `download` allows it, fetch and look again;
+    else a one-line error naming the places looked in and how to get the data."""
+    found = first_existing(candidates, exists)
+    if found is None and download:
+        fetch(title, fetcher)
+        found = first_existing(candidates, exists)
+    if found is None:
+        raise not_found(title, candidates, how_to_get)
+    return found
+
+
+def keras_module():
+    """Keras, imported only once a download is asked for."""
+    import keras
+
+    return keras
+
+
 def fetch(title: str, download: Callable[[], object]) -> None:
     """Run a Keras download function; a network failure becomes a one-line error."""
     try:

@@ -109,17 +109,11 @@ def mnist(seed=0, path=None, download=False, validation_fraction=0.1) -> DataSpl
                                                 f"Keras' {MNIST_FILE} or a folder holding it")
     else:
         candidates = keras_cache.in_keras_cache(MNIST_FILE)
-        found = keras_cache.first_existing(candidates, Path.is_file)
-        if found is None and download:
-            import keras
-
-            keras_cache.fetch("MNIST", keras.datasets.mnist.load_data)
-            found = keras_cache.first_existing(candidates, Path.is_file)
-        if found is None:
-            raise keras_cache.not_found(
-                "MNIST", candidates,
-                f"put Keras' {MNIST_FILE} there (what keras.datasets.mnist.load_data() "
-                f"downloads), pass data.path=FILE, or {keras_cache.DOWNLOAD_HINT}")
+        found = keras_cache.locate(
+            "MNIST", candidates, Path.is_file, download=download,
+            fetcher=lambda: keras_cache.keras_module().datasets.mnist.load_data(),
+            how_to_get=f"put Keras' {MNIST_FILE} there (what keras.datasets.mnist.load_data() "
+            f"downloads), pass data.path=FILE, or {keras_cache.DOWNLOAD_HINT}")
     train, validation, test = image_splits(read_npz_arrays(found, "MNIST"), seed,
                                            validation_fraction)
     return DataSplits(
@@ -144,18 +138,12 @@ def fashion_mnist(seed=0, path=None, download=False, validation_fraction=0.1) ->
         found = path
     else:
         candidates = [*keras_cache.in_keras_cache(FASHION_FOLDER), DEBIAN_FASHION]
-        found = keras_cache.first_existing(candidates, has_idx_files)
-        if found is None and download:
-            import keras
-
-            keras_cache.fetch("Fashion-MNIST", keras.datasets.fashion_mnist.load_data)
-            found = keras_cache.first_existing(candidates, has_idx_files)
-        if found is None:
-            raise keras_cache.not_found(
-                "Fashion-MNIST", candidates,
-                "install the Debian package (apt-get install dataset-fashion-mnist), put "
-                "Keras' four fashion-mnist IDX files in the first folder, pass "
-                f"data.path=FOLDER, or {keras_cache.DOWNLOAD_HINT}")
+        found = keras_cache.locate(
+            "Fashion-MNIST", candidates, has_idx_files, download=download,
+            fetcher=lambda: keras_cache.keras_module().datasets.fashion_mnist.load_data(),
+            how_to_get="install the Debian package (apt-get install dataset-fashion-mnist), "
+            "put Keras' four fashion-mnist IDX files in the first folder, pass "
+            f"data.path=FOLDER, or {keras_cache.DOWNLOAD_HINT}")
     arrays = {key: read_idx(idx_path(found, stem)) for key, stem in IDX_FILES.items()}
     for part in ("train", "test"):
         if len(arrays[f"x_{part}"]) != len(arrays[f"y_{part}"]):

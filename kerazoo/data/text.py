@@ -86,18 +86,11 @@ def corpus_path(title: str, path, download: bool, names: tuple[tuple[str, ...], 
     if path is not None:
         return path  # read_text reports a missing file
     candidates = [place for name in names for place in keras_cache.in_keras_cache(*name)]
-    found = keras_cache.first_existing(candidates, Path.is_file)
-    if found is None and download:
-        import keras
-
-        keras_cache.fetch(title, lambda: keras.utils.get_file(names[0][0], origin=url))
-        found = keras_cache.first_existing(candidates, Path.is_file)
-    if found is None:
-        raise keras_cache.not_found(
-            title, candidates,
-            f"save {url} as {candidates[0]}, pass data.path=FILE, or "
-            f"{keras_cache.DOWNLOAD_HINT}")
-    return found
+    return keras_cache.locate(
+        title, candidates, Path.is_file, download=download,
+        fetcher=lambda: keras_cache.keras_module().utils.get_file(names[0][0], origin=url),
+        how_to_get=f"save {url} as {candidates[0]}, pass data.path=FILE, or "
+        f"{keras_cache.DOWNLOAD_HINT}")
 
 
 @register_data
