@@ -83,17 +83,19 @@ def test_interrupted_one_cycle_run_resumes_exactly(client, tmp_path):
     so a resumed 1cycle run ends where an uninterrupted one does."""
     import signal
 
-    from tests.test_resume import final_metrics, start, wait_for_checkpoint
+    from tests.test_resume import final_metrics, interrupt_after, start
 
-    recipe = ["mlp_onecycle", "--quiet", "--set", "train.epochs=8"]
-    assert start(*recipe).wait(timeout=300) == 0
+    recipe = ["mlp_onecycle", "--set", "train.epochs=30"]  # 3 s: time to interrupt it
+    reference_process = start(*recipe)
+    output = reference_process.communicate(timeout=300)
+    assert reference_process.returncode == 0, output
     (reference,) = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
-    interrupted = start(*recipe)
-    run_id = wait_for_checkpoint(interrupted, tmp_path, epochs=3).name
-    interrupted.send_signal(signal.SIGTERM)
-    interrupted.wait(timeout=30)
+    interrupted, run_dir = interrupt_after(recipe, 3, signal.SIGTERM, tmp_path)
+    assert interrupted.returncode == 130
+    run_id = run_dir.name
     resumed = start(*recipe, "--resume", run_id)
-    assert resumed.wait(timeout=300) == 0, resumed.communicate()
+    output = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, output
     assert final_metrics(run_id) == final_metrics(reference.info.run_id)
     for key in ("learning_rate", "momentum", "val_loss"):
         assert history(client, run_id, key) == history(client, reference.info.run_id, key)

@@ -32,6 +32,20 @@ def wait_for_epochs(process: subprocess.Popen, epochs: int) -> None:
     pytest.fail(f"the run ended before epoch {epochs + 1}: {process.communicate()}")
 
 
+def interrupt_after(arguments: list[str], epochs: int, signal_number: int,
+                    tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """Start a run, signal it once `epochs` epochs have completed, wait for it to end;
+    returns the process and the run's local folder (mlruns/runs/RUN_ID)."""
+    process = start(*arguments)
+    wait_for_epochs(process, epochs)
+    signalled_at = time.monotonic()
+    process.send_signal(signal_number)
+    process.communicate(timeout=30)
+    assert time.monotonic() - signalled_at < 10
+    (run_dir,) = (tmp_path / "mlruns" / "runs").iterdir()
+    return process, run_dir
+
+
 def final_metrics(run_id: str) -> dict[str, float]:
     run = mlflow.MlflowClient().get_run(run_id)
     return {k: v for k, v in run.data.metrics.items() if k.startswith("test_")}
@@ -46,14 +60,8 @@ def test_signal_kills_the_run_and_resume_continues_it_exactly(tmp_path, signal_n
     (reference_run,) = client.search_runs(
         [client.get_experiment_by_name("digits").experiment_id])
 
-    interrupted = start(*RECIPE)
-    wait_for_epochs(interrupted, 3)
-    signalled_at = time.monotonic()
-    interrupted.send_signal(signal_number)
-    interrupted.communicate(timeout=30)
-    assert time.monotonic() - signalled_at < 10
+    interrupted, run_dir = interrupt_after(RECIPE, 3, signal_number, tmp_path)
     assert interrupted.returncode == 130
-    (run_dir,) = (tmp_path / "mlruns" / "runs").iterdir()
     run_id = run_dir.name
     run = client.get_run(run_id)
     assert run.info.status == "KILLED"
