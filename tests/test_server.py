@@ -126,6 +126,7 @@ def server(postgres, tmp_path_factory):
 @pytest.fixture
 def on_server(server, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    mlflow.set_tracking_uri(server)  # `runs:/` URIs resolve through it; conftest set a file
     return mlflow.MlflowClient(server)
 
 
