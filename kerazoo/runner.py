@@ -134,7 +134,8 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> N
         raise KerazooError(f"recipe {recipe.name!r}: train.loss: unknown Keras loss "
                            f"{loss!r}, e.g. 'sparse_categorical_crossentropy', "
                            "'mean_squared_error'") from None
-    for metric in compiled_metric_names(recipe):
+    metrics = compiled_metric_names(recipe)
+    for metric in metrics:
         if metric not in ("accuracy", "acc", "crossentropy"):
             try:
                 keras.metrics.get(metric)
@@ -146,7 +147,7 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> N
         optimizer = make_optimizer(recipe.train, learning_rate)
     except KerazooError as error:
         raise KerazooError(f"recipe {recipe.name!r}: {error}") from None
-    model.compile(optimizer=optimizer, loss=loss, metrics=compiled_metric_names(recipe),
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
                   jit_compile=recipe.train.jit_compile)
 
 

@@ -168,9 +168,10 @@ def check_space(recipe: Recipe, space: dict[str, search_space.Distribution]) -> 
     from kerazoo.runner import build_model
 
     example = [(key, search_space.example_value(d)) for key, d in space.items()]
+    resolved = recipe.resolved()  # apply_overrides works on a copy
     for key, distribution in space.items():
         for value in search_space.probe_values(distribution):
-            probe = apply_overrides(recipe.resolved(), [*example, (key, value)])
+            probe = apply_overrides(resolved, [*example, (key, value)])
             try:
                 checked = validate(probe, recipe.name)
                 if key.startswith("model."):
