@@ -16,16 +16,19 @@ import numpy as np
 from kerazoo import arguments
 
 
-def reconstruction_errors(model: keras.Model, x: np.ndarray, batch_size: int = 256
-                          ) -> np.ndarray:
+def reconstruction_errors(model: keras.Model, x: np.ndarray, batch_size: int = 256,
+                          reconstructions: np.ndarray | None = None) -> np.ndarray:
     """Mean squared error between each sample and its reconstruction: shape (samples,).
 
     `model.predict` runs in inference mode, so a denoising autoencoder's corruption is off
-    and the score measures reconstruction, not noise.
+    and the score measures reconstruction, not noise. `reconstructions`: the model's
+    outputs on `x` when they have been predicted already.
     """
     batch_size = arguments.positive_int("batch_size", batch_size)
     x = np.asarray(x, dtype="float32")
-    reconstructions = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    if reconstructions is None:
+        reconstructions = model.predict(x, batch_size=batch_size, verbose=0)
+    reconstructions = np.asarray(reconstructions)
     if reconstructions.shape != x.shape:
         raise arguments.fail("model", f"an autoencoder whose output has the input's shape "
                              f"{x.shape[1:]}, not {reconstructions.shape[1:]}", model.name)

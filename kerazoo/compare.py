@@ -90,6 +90,5 @@ def plot_metric(metric: str, experiments: list[str] | None = None, filter_string
     axis.legend(fontsize="small")
     figure.tight_layout()
     output = output or Path(f"compare_{metric}.png")
-    figure.savefig(output, dpi=100)
-    plots.close(figure)
+    plots.save(figure, output)
     return output

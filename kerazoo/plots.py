@@ -59,6 +59,12 @@ def close(figure: Figure) -> None:
     plt.close(figure)
 
 
+def save(figure: Figure, path) -> None:
+    """Write the figure as a PNG at kerazoo's resolution and free it."""
+    figure.savefig(path, dpi=100)
+    close(figure)
+
+
 def confusion_matrix(counts, class_names: list[str]) -> Figure:
     """Rows are true classes, columns predicted ones; each cell shaded by the share of its
     row, so a weak class shows up whatever its size, and labelled with its count."""

@@ -43,6 +43,5 @@ def save(result: LRFinderResult, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     drawn = figure(result)
-    drawn.savefig(path, dpi=100)
-    plots.close(drawn)
+    plots.save(drawn, path)
     return path

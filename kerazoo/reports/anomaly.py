@@ -28,7 +28,8 @@ def applies(context: ReportContext) -> bool:
 def write(context: ReportContext, directory: Path) -> ReportOutput:
     test, train = context.data.test, context.data.train
     is_anomaly = np.asarray(test.info["is_anomaly"], dtype=bool)
-    scores = anomaly.reconstruction_errors(context.model, test.x, context.batch_size)
+    scores = anomaly.reconstruction_errors(context.model, test.x, context.batch_size,
+                                           reconstructions=context.test_predictions())
     threshold = anomaly.percentile_threshold(
         anomaly.reconstruction_errors(context.model, train.x, context.batch_size),
         THRESHOLD_PERCENTILE)
@@ -38,11 +39,9 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
 
     figure = plots.score_histogram(scores[~is_anomaly], scores[is_anomaly], threshold,
                                    "reconstruction error (mean squared)")
-    figure.savefig(directory / "anomaly_scores.png", dpi=100)
-    plots.close(figure)
+    plots.save(figure, directory / "anomaly_scores.png")
     figure = plots.roc_curve(false_positive_rates, true_positive_rates, area)
-    figure.savefig(directory / "roc_curve.png", dpi=100)
-    plots.close(figure)
+    plots.save(figure, directory / "roc_curve.png")
     return ReportOutput(
         metrics={"roc_auc": area,
                  "anomaly_recall": float(flagged[is_anomaly].mean()),

@@ -40,7 +40,7 @@ def class_names(context: ReportContext, classes: int) -> list[str]:
 
 def write(context: ReportContext, directory: Path) -> ReportOutput:
     test = context.data.test
-    predicted = predicted_classes(context.predict(test.x))
+    predicted = predicted_classes(context.test_predictions())
     true = np.asarray(test.y).reshape(-1).astype(np.int64)
     probabilities_width = context.model.output_shape[-1]
     classes = max(2 if probabilities_width == 1 else probabilities_width,
@@ -49,8 +49,7 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
     names = class_names(context, classes)
 
     figure = plots.confusion_matrix(counts, names)
-    figure.savefig(directory / "confusion_matrix.png", dpi=100)
-    plots.close(figure)
+    plots.save(figure, directory / "confusion_matrix.png")
     with open(directory / "confusion_matrix.csv", "w", newline="", encoding="utf-8") as file:
         table = csv.writer(file)
         table.writerow(["true \\ predicted", *names])

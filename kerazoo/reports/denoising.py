@@ -42,15 +42,14 @@ def applies(context: ReportContext) -> bool:
 def write(context: ReportContext, directory: Path) -> ReportOutput:
     test = context.data.test
     inputs, targets = np.asarray(test.x), np.asarray(test.y)
-    outputs = context.predict(inputs)
+    outputs = context.test_predictions()
     corrupted = not np.array_equal(inputs, targets)
     shown = slice(0, COLUMNS)
     rows = ({"noisy": inputs[shown], "denoised": outputs[shown], "clean": targets[shown]}
             if corrupted else {"input": inputs[shown], "reconstruction": outputs[shown]})
     figure = plots.image_rows({title: np.clip(as_images(images), 0.0, 1.0)
                                for title, images in rows.items()})
-    figure.savefig(directory / "reconstructions.png", dpi=100)
-    plots.close(figure)
+    plots.save(figure, directory / "reconstructions.png")
 
     metrics = {"reconstruction_mse": float(np.mean(np.square(outputs - targets)))}
     if corrupted:  # what doing nothing scores: the model must get well under it

@@ -51,7 +51,7 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
 
     truth = series(test.y)
     horizon = truth.shape[1]
-    forecasts = {"model": series(context.predict(test.x).reshape(truth.shape)),
+    forecasts = {"model": series(context.test_predictions().reshape(truth.shape)),
                  "last value": np.repeat(series(test.info["last_value"])[:, None], horizon,
                                          axis=1)}
     season = extras.get("steps_per_day")
@@ -63,8 +63,7 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
 
     figure = plots.error_by_step({name: error.mean(axis=0) for name, error in errors.items()},
                                  unit)
-    figure.savefig(directory / "error_by_step.png", dpi=100)
-    plots.close(figure)
+    plots.save(figure, directory / "error_by_step.png")
     rows = np.linspace(0, len(truth) - 1, EXAMPLES).round().astype(int)
     times = test.info.get("time")
     examples = [{"start": int(times[row]) if times is not None else HISTORY_SHOWN,
@@ -73,14 +72,12 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
                                          for name, values in forecasts.items()}}
                 for row in rows]
     figure = plots.forecasts(examples, unit)
-    figure.savefig(directory / "forecasts.png", dpi=100)
-    plots.close(figure)
+    plots.save(figure, directory / "forecasts.png")
 
-    model_error = float(errors["model"].mean())
-    metrics = {"forecast_mae": model_error,
-               "last_value_mae": float(errors["last value"].mean()),
-               "mae_vs_last_value": model_error / float(errors["last value"].mean())}
-    if "one day earlier" in errors:
-        metrics["seasonal_naive_mae"] = float(errors["one day earlier"].mean())
-        metrics["mae_vs_seasonal_naive"] = model_error / metrics["seasonal_naive_mae"]
+    maes = {name: float(error.mean()) for name, error in errors.items()}
+    metrics = {"forecast_mae": maes["model"], "last_value_mae": maes["last value"],
+               "mae_vs_last_value": maes["model"] / maes["last value"]}
+    if "one day earlier" in maes:
+        metrics["seasonal_naive_mae"] = maes["one day earlier"]
+        metrics["mae_vs_seasonal_naive"] = maes["model"] / maes["one day earlier"]
     return ReportOutput(metrics=metrics)
