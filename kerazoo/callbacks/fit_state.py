@@ -29,12 +29,16 @@ def step_reads_only_its_state() -> bool:
     return keras.backend.backend() == "jax"
 
 
-def sync(model: keras.Model) -> None:
-    """Write the state a JAX `fit` carries back into the variables (a no-op elsewhere, and
-    at epoch boundaries); the next step then reads the variables, assignments included."""
+def syncer(model: keras.Model) -> Callable[[], object]:
+    """What writes the state a JAX `fit` carries back into the variables (a no-op elsewhere,
+    and at epoch boundaries); the next step then reads the variables, assignments included.
+    Looked up once, for callbacks that sync before every batch."""
     state_sync = getattr(model, "jax_state_sync", None)
-    if state_sync is not None:
-        state_sync()
+    return state_sync if state_sync is not None else (lambda: None)
+
+
+def sync(model: keras.Model) -> None:
+    syncer(model)()
 
 
 def scalar_assigner(variable: keras.Variable) -> Callable[[float], object]:

@@ -77,8 +77,7 @@ class ScheduledValues(keras.callbacks.Callback):
         self._steps_per_epoch = self.params.get("steps")
         self._batches_seen = 0
         self.values, self._scheduled = {}, {}
-        state_sync = getattr(self.model, "jax_state_sync", None)
-        self._sync = state_sync if state_sync is not None else (lambda: None)
+        self._sync = fit_state.syncer(self.model)
         targets = self.targets()
         self._plan = [(key, self.bind(key, spec), targets[key])
                       for key, spec in self.schedules.items()]
@@ -86,7 +85,7 @@ class ScheduledValues(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         if self.per == "epoch":
-            fit_state.sync(self.model)
+            self._sync()
             self.apply(epoch)
 
     def on_train_batch_begin(self, batch, logs=None):
