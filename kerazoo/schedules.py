@@ -44,8 +44,19 @@ def _positive_int(argument: str, value: Any) -> None:
            "a positive integer", value)
 
 
+def _non_negative(argument: str, value: Any) -> None:
+    _check(_is_number(value) and value >= 0, argument, "a non-negative number", value)
+
+
+def _momentum_range(base_momentum: Any, max_momentum: Any) -> None:
+    _check(_is_number(base_momentum) and 0 <= base_momentum < 1, "base_momentum",
+           "a number in [0, 1)", base_momentum)
+    _check(_is_number(max_momentum) and base_momentum <= max_momentum < 1, "max_momentum",
+           "a number in [base_momentum, 1)", max_momentum)
+
+
 def _step(step: Any) -> None:
-    _check(_is_number(step) and step >= 0, "step", "a non-negative number", step)
+    _non_negative("step", step)
 
 
 def _anneal(start: float, end: float, fraction: float, anneal: str) -> float:
@@ -110,10 +121,7 @@ def one_cycle_momentum(step: float, total_steps: int, pct_start: float = 0.3,
     """The momentum (or Adam's beta_1) companion of `one_cycle`: cycled inversely to the
     learning rate, max_momentum -> base_momentum at the LR peak -> max_momentum at the end.
     A high learning rate with high momentum diverges; Smith lowers one as the other rises."""
-    _check(_is_number(base_momentum) and 0 <= base_momentum < 1, "base_momentum",
-           "a number in [0, 1)", base_momentum)
-    _check(_is_number(max_momentum) and base_momentum <= max_momentum < 1, "max_momentum",
-           "a number in [base_momentum, 1)", max_momentum)
+    _momentum_range(base_momentum, max_momentum)
     return _one_cycle_value(step, total_steps, pct_start, anneal, three_phase,
                             (max_momentum, base_momentum, max_momentum))
 
@@ -153,7 +161,7 @@ def cyclic(step: float, base_lr: float, max_lr: float, step_size_up: float = 200
     """Cyclical learning rate (Smith 2017), as PyTorch CyclicLR: up from base_lr to max_lr in
     step_size_up steps, down in step_size_down (default: the same). `triangular2` halves the
     amplitude every cycle; `exp_range` scales it by gamma ** step."""
-    _check(_is_number(base_lr) and base_lr >= 0, "base_lr", "a non-negative number", base_lr)
+    _non_negative("base_lr", base_lr)
     _check(_is_number(max_lr) and max_lr >= base_lr, "max_lr", "a number >= base_lr", max_lr)
     return base_lr + (max_lr - base_lr) * _cyclic_scale(step, step_size_up, step_size_down,
                                                          mode, gamma)
@@ -164,10 +172,7 @@ def cyclic_momentum(step: float, base_momentum: float = 0.8, max_momentum: float
                     mode: str = "triangular", gamma: float = 1.0) -> float:
     """The momentum companion of `cyclic`: max_momentum when the LR is at its base,
     base_momentum at its peak (PyTorch CyclicLR with cycle_momentum=True)."""
-    _check(_is_number(base_momentum) and 0 <= base_momentum < 1, "base_momentum",
-           "a number in [0, 1)", base_momentum)
-    _check(_is_number(max_momentum) and base_momentum <= max_momentum < 1, "max_momentum",
-           "a number in [base_momentum, 1)", max_momentum)
+    _momentum_range(base_momentum, max_momentum)
     return max_momentum - (max_momentum - base_momentum) * _cyclic_scale(
         step, step_size_up, step_size_down, mode, gamma)
 
@@ -178,7 +183,7 @@ def cosine_restarts(step: float, base_lr: float, T_0: float, T_mult: int = 1,  #
     annealing from base_lr to eta_min over T_0 steps, then a restart, each period T_mult
     times longer than the one before."""
     _step(step)
-    _check(_is_number(base_lr) and base_lr >= 0, "base_lr", "a non-negative number", base_lr)
+    _non_negative("base_lr", base_lr)
     _positive("T_0", T_0)
     _check(isinstance(T_mult, int) and not isinstance(T_mult, bool) and T_mult >= 1, "T_mult",
            "an integer >= 1", T_mult)
@@ -201,7 +206,7 @@ def warmup(step: float, base_lr: float, total_iters: int = 5, start_factor: floa
     start_factor to end_factor over total_iters steps, then held. With start_factor=0 it is
     a ramp from zero (curriculum dropout, penalty warm-up)."""
     _step(step)
-    _check(_is_number(base_lr) and base_lr >= 0, "base_lr", "a non-negative number", base_lr)
+    _non_negative("base_lr", base_lr)
     _positive_int("total_iters", total_iters)
     _check(_is_number(start_factor) and 0 <= start_factor <= 1, "start_factor",
            "a number in [0, 1]", start_factor)
@@ -214,7 +219,7 @@ def warmup(step: float, base_lr: float, total_iters: int = 5, start_factor: floa
 def step_decay(step: float, base_lr: float, step_size: int, gamma: float = 0.1) -> float:
     """base_lr multiplied by gamma every step_size steps (PyTorch StepLR)."""
     _step(step)
-    _check(_is_number(base_lr) and base_lr >= 0, "base_lr", "a non-negative number", base_lr)
+    _non_negative("base_lr", base_lr)
     _positive_int("step_size", step_size)
     _positive("gamma", gamma)
     return base_lr * gamma ** (step // step_size)
@@ -223,7 +228,7 @@ def step_decay(step: float, base_lr: float, step_size: int, gamma: float = 0.1) 
 def exponential_decay(step: float, base_lr: float, gamma: float) -> float:
     """base_lr multiplied by gamma every step (PyTorch ExponentialLR)."""
     _step(step)
-    _check(_is_number(base_lr) and base_lr >= 0, "base_lr", "a non-negative number", base_lr)
+    _non_negative("base_lr", base_lr)
     _positive("gamma", gamma)
     return base_lr * gamma**step
 
