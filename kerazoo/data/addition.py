@@ -89,10 +89,10 @@ def addition(seed=0, samples=50000, max_digits=3, reverse_source=False,
         raise arguments.fail("max_digits", "an integer from 1 to 9", max_digits)
     # Half of all possible questions at most, so drawing distinct ones finishes quickly.
     possible = 10 ** (2 * max_digits)
-    if isinstance(samples, int) and not isinstance(samples, bool) and samples > possible // 2:
+    samples = arguments.int_at_least("samples", samples, 10)
+    if samples > possible // 2:
         raise arguments.fail("samples", f"at most {possible // 2} for max_digits={max_digits}",
                              samples)
-    samples = arguments.int_at_least("samples", samples, 10)
     reverse_source = arguments.boolean("reverse_source", reverse_source)
     validation_fraction, test_fraction = checks.split_fractions(validation_fraction,
                                                                 test_fraction)
