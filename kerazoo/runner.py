@@ -256,7 +256,7 @@ def log_lr_finder(run: tracking.TrackedRun, result: LRFinderResult) -> None:
                     "lr_finder.steepest": result.steepest,
                     "lr_finder.minimum_over_10": result.minimum_over_10})
     figure = lr_finder_plot.figure(result)
-    run.log_figure(figure, "plots/lr_finder.png")
+    run.log_figure(figure, "plots/lr_finder.png", plots.SAVE_OPTIONS)
     plots.close(figure)
 
 
@@ -492,7 +492,7 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         metrics.update(log_reports(run, prepared, metrics))
         run.log_metrics(metrics, step=recipe.train.epochs, flush=True)
         figure = plots.learning_curves(history)
-        run.log_figure(figure, "plots/learning_curves.png")
+        run.log_figure(figure, "plots/learning_curves.png", plots.SAVE_OPTIONS)
         plots.close(figure)
         if recipe.outputs.model_file:
             path = run_dir / recipe.outputs.model_file

@@ -388,5 +388,5 @@ def _log_plots(study: optuna.Study, parent, complete: int, metric: str) -> None:
         figure = axes.figure
         figure.set_size_inches(7, 4.5)
         figure.tight_layout()
-        parent.log_figure(figure, artifact)
+        parent.log_figure(figure, artifact, plots.SAVE_OPTIONS)
         plots.close(figure)

@@ -241,8 +241,11 @@ class TrackedRun:
     def log_artifacts(self, directory: str | Path, artifact_path: str | None = None) -> None:
         self._safely(f"log {directory}", mlflow.log_artifacts, str(directory), artifact_path)
 
-    def log_figure(self, figure, artifact_file: str) -> None:
-        self._safely(f"log {artifact_file}", mlflow.log_figure, figure, artifact_file)
+    def log_figure(self, figure, artifact_file: str,
+                   save_kwargs: dict[str, Any] | None = None) -> None:
+        """`save_kwargs` go to `figure.savefig` (kerazoo.plots.SAVE_OPTIONS)."""
+        self._safely(f"log {artifact_file}", mlflow.log_figure, figure, artifact_file,
+                     save_kwargs=save_kwargs)
 
     def log_keras_model(self, model, example_inputs: Any,
                         name: str = "model") -> None:
