@@ -454,7 +454,8 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         tracked = tracking.TrackedRun(
             recipe.experiment, run_name=recipe.name, uri=uri, resume_run_id=resume_run_id,
             parent_run_id=parent_run_id,
-            tags={**run_tags(prepared, smoke), **replicas.tags(), **(tags or {})})
+            tags={**run_tags(prepared, smoke), **replicas.tags(), **process_tags(),
+                  **(tags or {})})
     else:
         tracked, verbose = distributed.LocalRun(replicas.process_id), 0
     with signals_as_interrupt(), tracked as run:
@@ -462,17 +463,18 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
             run_dir = run.directory
         else:
             run_dir = resume.run_dir if resume else (RUNS_DIR / run.run_id).resolve()
-        run.set_tags(process_tags())
         if resume is None:
-            run.set_tags({"kerazoo.run_dir": str(run_dir)})
             resolved = recipe.resolved()
             run.log_params({**flatten(resolved),
-                            **flatten(prepared.data.fingerprint(), "data_fingerprint.")})
+                            **flatten(prepared.data.fingerprint(), "data_fingerprint.")},
+                           tags={"kerazoo.run_dir": str(run_dir)})
             run.log_text(yaml.safe_dump(resolved, sort_keys=False), "recipe.yaml")
             if recipe.source_path is not None:
                 run.log_artifact(recipe.source_path, "recipe_file")
             if prepared.lr_finder is not None:
                 log_lr_finder(run, prepared.lr_finder)
+        else:  # this process trains it now
+            run.set_tags(process_tags())
         metrics_callback = run.callback(run.epoch_history() if resume else None)
         backup = TrainingStateBackup(run_dir / "backup",
                                      every_epoch=replicas.num_processes > 1)

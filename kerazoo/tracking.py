@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-from mlflow.entities import Metric, Param, RunStatus
+from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
 from kerazoo.errors import KerazooError
@@ -211,11 +211,17 @@ class TrackedRun:
     def set_tags(self, tags: dict[str, Any]) -> None:
         self._safely("set tags", mlflow.set_tags, self._clip_tags(tags))
 
-    def log_params(self, params: dict[str, Any]) -> None:
+    def log_params(self, params: dict[str, Any], tags: dict[str, Any] | None = None) -> None:
+        """Params, and tags along with the first batch of them (one store round trip less)."""
         items = [Param(key, str(value)[:PARAM_VALUE_LIMIT]) for key, value in params.items()]
-        for start in range(0, len(items), PARAMS_PER_BATCH):
-            self._safely("log params", self._client.log_batch, self.run_id,
-                         params=items[start:start + PARAMS_PER_BATCH])
+        batches = [items[start:start + PARAMS_PER_BATCH]
+                   for start in range(0, len(items), PARAMS_PER_BATCH)] or [[]]
+        tag_items = [RunTag(key, value) for key, value in self._clip_tags(tags or {}).items()]
+        for index, batch in enumerate(batches):
+            batch_tags = tag_items if index == 0 else []
+            if batch or batch_tags:
+                self._safely("log params", self._client.log_batch, self.run_id,
+                             params=batch, tags=batch_tags)
 
     def log_metrics(self, metrics: dict[str, float], step: int, flush: bool = False) -> None:
         """Queue metric values at a step; they are written at least every FLUSH_SECONDS."""
