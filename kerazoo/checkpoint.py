@@ -7,13 +7,21 @@ masks than an uninterrupted one and end elsewhere. `TrainingStateBackup` saves t
 too, stamped with the epoch, and restores the ones matching the weights Keras restored.
 
 Writing the files at every epoch end costs tens of milliseconds, a third of a short epoch
-(mlp_digits' take 0.1 s). So every epoch end only copies the state into memory (about a
-millisecond for mlp_digits), and the copy goes to disk once training has run for
+(mlp_digits' take 0.1 s). So the files are written once training has run for
 `first_write_after` seconds, then whenever the time since the last write is long enough for
-writes to stay under `write_share` of training, and always when training stops early
-(`write_last_epoch`): Ctrl-C, SIGTERM, an exception. Only a hard kill loses epochs, at most
-the larger of those two intervals, and then `--resume` re-runs them from the older state on
-disk (their metrics are not logged twice).
+writes to stay under `write_share` of training, and always when training stops early:
+Ctrl-C, SIGTERM, an exception (`write_last_epoch`). What is written then is the state after
+the last completed epoch, whichever way it is kept:
+- an epoch of `hold_epochs_under` seconds or more (judged by the one before) starts from a
+  copy of the state in memory, taken at the previous epoch's end (about a millisecond per
+  megabyte of weights and optimizer slots: under 0.2 % of such an epoch), so a signal
+  interrupts it at once and the copy is written;
+- a shorter epoch is finished before a signal takes effect (kerazoo.interrupts.hold: the
+  run stops within that moment, and a second Ctrl-C stops it at once), and its own state is
+  written. Copying would cost mlp_digits 1-2 % of its training time.
+An exception in the middle of a short epoch, or a second Ctrl-C, leaves the last write or
+copy to resume from, like a hard kill: at most the larger of the two write intervals is
+lost, and `--resume` re-runs those epochs (their metrics are not logged twice).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from kerazoo import interrupts
 from kerazoo.interrupts import critical_section
 
 
@@ -52,23 +61,28 @@ def training_state_variables(model: keras.Model) -> list[keras.Variable]:
 
 class TrainingStateBackup(keras.callbacks.BackupAndRestore):
     """BackupAndRestore (with its previous-checkpoint fallback) plus seed-generator state,
-    written at most `write_share` of the training time, and always when training stops early.
+    written at most `write_share` of the training time, and always when training stops early
+    (the module docstring says which state, and how short epochs keep it).
 
     `every_epoch=True` writes at every epoch end instead: in a multi-process JAX job saving
     is a collective, so every rank must decide alike, which timing on each rank cannot.
     """
 
     def __init__(self, backup_dir: str | Path, write_share: float = 0.01,
-                 first_write_after: float = 10.0, every_epoch: bool = False):
+                 first_write_after: float = 10.0, hold_epochs_under: float = 1.0,
+                 every_epoch: bool = False):
         super().__init__(str(backup_dir), double_checkpoint=True)
         self.directory = Path(backup_dir)
         self.write_share = write_share
         self.first_write_after = first_write_after
+        self.hold_epochs_under = hold_epochs_under
         self.every_epoch = every_epoch
         self._snapshot: tuple[int, list[np.ndarray]] | None = None
         self._written_epoch: int | None = None
         self._last_write_end = 0.0
         self._last_write_seconds = 0.0
+        self._epoch_began = 0.0
+        self._completed = 0  # epochs completed, counting those before a resume
 
     # BackupAndRestore's batch hook serves its save_freq in batches, unused here; defining it
     # would make Keras dispatch every batch's callbacks synchronously (see
@@ -91,25 +105,47 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         for index, variable in enumerate(random_state_variables(self.model)):
             variable.assign(states[f"state_{index}"])
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_began = time.perf_counter()
+
     def on_epoch_end(self, epoch, logs=None):
+        completed = self._completed = epoch + 1
         if self.every_epoch:
-            self._write(epoch + 1)
+            self._write(completed)
             return
-        # np.array copies: a backend may hand out a view of a buffer the next step reuses.
-        self._snapshot = (epoch + 1, [np.array(keras.ops.convert_to_numpy(variable))
-                                      for variable in training_state_variables(self.model)])
+        short = time.perf_counter() - self._epoch_began < self.hold_epochs_under
+        if interrupts.pending():  # a signal waited for this epoch, whose state is whole now
+            self._write(completed)
+            interrupts.release()  # raises it
         since_last_write = time.perf_counter() - self._last_write_end
         if self._written_epoch is None:  # nothing on disk yet
             due = since_last_write >= self.first_write_after
         else:
             due = self._last_write_seconds <= self.write_share * since_last_write
         if due:
-            self._write(epoch + 1)
+            self._write(completed)
+        if short:
+            interrupts.hold()
+        else:
+            interrupts.release()
+            # np.array copies: a backend may hand out a view of a buffer the next step reuses.
+            self._snapshot = (completed, [np.array(keras.ops.convert_to_numpy(variable))
+                                          for variable in training_state_variables(self.model)])
+
+    def on_train_end(self, logs=None):
+        if interrupts.pending():  # came after the last epoch's end: its state is whole
+            self._write(self._completed)
+            interrupts.release()  # raises it; the state stays on disk for --resume
+        interrupts.release()
+        super().on_train_end(logs)  # training finished: Keras removes the backup
 
     def write_last_epoch(self) -> None:
-        """After training stopped mid-epoch: put the last completed epoch's state back into
-        the model and write it, unless it is already on disk."""
-        if self._snapshot is None or self._snapshot[0] == self._written_epoch:
+        """After training stopped early: write the last completed epoch's state kept in
+        memory, unless something as recent is on disk already. Ends a hold without raising
+        (the caller is already handling an interruption or an error)."""
+        interrupts.release(raise_pending=False)
+        if self._snapshot is None or (self._written_epoch is not None
+                                      and self._snapshot[0] <= self._written_epoch):
             return
         epoch, values = self._snapshot
         with critical_section():

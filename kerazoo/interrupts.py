@@ -1,10 +1,15 @@
-"""Ctrl-C and SIGTERM as KeyboardInterrupt, except inside a critical section.
+"""Ctrl-C and SIGTERM as KeyboardInterrupt, except inside a critical section or a hold.
 
 A signal's Python handler runs between any two bytecodes, so a plain KeyboardInterrupt can
 land in the middle of writing a checkpoint and leave a truncated file that `--resume` cannot
 load. While a critical section is open the signal is only noted, and raised as soon as the
 section closes: interruption stays prompt (a checkpoint takes well under a second) and the
 saved state stays whole.
+
+A hold is the softer kind, for work that is better finished than abandoned and will be
+over in a moment (a short training epoch, see kerazoo.checkpoint): the first signal is
+noted and raised on `release()`, a second one interrupts at once, because a user pressing
+Ctrl-C twice means now.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import threading
 from collections.abc import Iterator
 
 _pending: list[int] = []
-_depth = 0
+_depth = 0  # open critical sections
+_held = False
 
 
 def _interrupt(signum: int) -> KeyboardInterrupt:
@@ -23,19 +29,36 @@ def _interrupt(signum: int) -> KeyboardInterrupt:
 
 
 def _handle(signum, frame) -> None:
-    if _depth:
+    if _depth or (_held and not _pending):
         _pending.append(signum)
     else:
+        _pending.clear()
+        raise _interrupt(signum)
+
+
+def _reset() -> None:
+    global _held
+    _pending.clear()
+    _held = False
+
+
+def _raise_pending() -> None:
+    # Two noted signals: one came during a hold and the user insisted during a section.
+    if _pending and not _depth and (not _held or len(_pending) > 1):
+        signum = _pending[0]
+        _pending.clear()
         raise _interrupt(signum)
 
 
 @contextlib.contextmanager
 def signals_as_interrupt() -> Iterator[None]:
     """Within the block, SIGINT and SIGTERM raise KeyboardInterrupt (deferred past critical
-    sections), so a run ends KILLED rather than RUNNING. A no-op outside the main thread."""
+    sections and holds), so a run ends KILLED rather than RUNNING. A no-op outside the main
+    thread."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _reset()  # a hold left by a fit that raised elsewhere does not carry over
     previous = {number: signal.signal(number, _handle)
                 for number in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -43,7 +66,7 @@ def signals_as_interrupt() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-        _pending.clear()
+        _reset()
 
 
 @contextlib.contextmanager
@@ -55,7 +78,24 @@ def critical_section() -> Iterator[None]:
         yield
     finally:
         _depth -= 1
-        if not _depth and _pending:
-            signum = _pending[0]
-            _pending.clear()
-            raise _interrupt(signum)
+        _raise_pending()
+
+
+def hold() -> None:
+    """Note the next signal instead of raising it, until `release()`."""
+    global _held
+    _held = True
+
+
+def release(raise_pending: bool = True) -> None:
+    """End the hold; a signal noted during it is raised now (unless a critical section is
+    still open, or `raise_pending` is false: then it is raised when one closes)."""
+    global _held
+    _held = False
+    if raise_pending:
+        _raise_pending()
+
+
+def pending() -> bool:
+    """Whether a signal is waiting to be raised."""
+    return bool(_pending)

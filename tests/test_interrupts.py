@@ -1,4 +1,5 @@
-"""Signals during training: prompt, but never in the middle of writing a checkpoint."""
+"""Signals during training: prompt, but never in the middle of writing a checkpoint, and
+after a short epoch rather than in it unless the user insists."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 
 import pytest
 
+from kerazoo import interrupts
 from kerazoo.interrupts import critical_section, signals_as_interrupt
 
 
@@ -28,6 +30,47 @@ def test_a_signal_inside_a_critical_section_waits_for_its_end(signal_number):
             time.sleep(0.2)  # the handler has run by now, and only took note
             finished.append("the whole section")
     assert finished == ["the whole section"]
+
+
+def test_a_signal_during_a_hold_waits_for_its_release():
+    finished = []
+    with signals_as_interrupt(), pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        interrupts.hold()
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)
+        assert interrupts.pending()
+        finished.append("the held work")
+        interrupts.release()
+        pytest.fail("not interrupted on release")
+    assert finished == ["the held work"] and not interrupts.pending()
+
+
+def test_a_second_signal_during_a_hold_interrupts_at_once_but_not_a_critical_section():
+    with signals_as_interrupt(), pytest.raises(KeyboardInterrupt, match="SIGINT"):
+        interrupts.hold()
+        os.kill(os.getpid(), signal.SIGINT)
+        with critical_section():  # even the insisting signal waits for a checkpoint write
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)
+            assert interrupts.pending()
+        pytest.fail("not interrupted when the critical section closed")
+    with signals_as_interrupt(), pytest.raises(KeyboardInterrupt, match="SIGINT"):
+        interrupts.hold()
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the second signal raises before this returns
+        pytest.fail("not interrupted")
+
+
+def test_a_release_that_must_not_raise_leaves_the_signal_for_the_next_section():
+    with signals_as_interrupt(), pytest.raises(KeyboardInterrupt, match="SIGINT"):
+        interrupts.hold()
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        interrupts.release(raise_pending=False)
+        with critical_section():
+            pass
+        pytest.fail("not interrupted")
 
 
 def test_handlers_are_restored_afterwards():
