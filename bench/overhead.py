@@ -1,21 +1,23 @@
 """What kerazoo's tracking costs: the `mlp_digits` recipe under kerazoo (params, per-epoch
-metrics, test metrics, tags, learning-curve PNG, logged MLflow model) against a bare Keras
-script doing the same work (load data, build, compile, `fit`, `evaluate`, `model.save`).
+metrics, test metrics, tags, learning-curve and confusion-matrix PNGs, logged MLflow model)
+against a bare Keras script doing the same work (load data, build, compile, `fit` on the same
+`tf.data` pipeline, `evaluate`, `model.save`). The ratio is the cost of tracking and nothing
+else. `--numpy` adds a third contender, `fit(x, y)` on NumPy arrays as most scripts write it.
 
-Two baselines, because the input pipeline alone moves the figure:
-- "bare, same pipeline": `fit` on the same `tf.data` pipeline kerazoo uses, so the ratio is
-  the cost of tracking and nothing else (the headline figure, last line);
-- "bare, NumPy arrays": `fit(x, y)` as most scripts write it.
+One process; one warm-up each that is not counted (it pays one-off imports and tracing);
+then REPEATS rounds, each timing the contenders back to back, in alternating order, after a
+garbage collection, so that every round compares them under the same machine conditions.
+Shared 2-core machines stall a process for a second or two now and then, which moves a
+single round's ratio by 20 %; the median over rounds is the headline (last line), printed
+with the spread of the rounds and the ratio of the fastest runs, which stalls only lengthen.
 
-One process, the three interleaved (order rotated every repeat), one warm-up each that is not
-counted (it pays one-off imports and graph tracing), then REPEATS timed rounds.
-
-    .venv/bin/python bench/overhead.py [--repeats 7] [--epochs N]
+    .venv/bin/python bench/overhead.py [--repeats 15] [--epochs N] [--numpy]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import tempfile
@@ -31,8 +33,7 @@ from kerazoo.recipe import load_recipe  # noqa: E402
 from kerazoo.runner import build_model, compile_model, run_recipe  # noqa: E402
 
 
-def bare_keras(recipe, directory: Path, same_pipeline: bool) -> float:
-    start = time.perf_counter()
+def bare_keras(recipe, directory: Path, same_pipeline: bool) -> None:
     keras.utils.set_random_seed(recipe.seed)
     data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
     model = build_model(recipe.model, data.model_hints)
@@ -49,20 +50,28 @@ def bare_keras(recipe, directory: Path, same_pipeline: bool) -> float:
                   validation_data=(data.validation.x, data.validation.y), verbose=0)
         model.evaluate(data.test.x, data.test.y, batch_size=batch_size, verbose=0)
     model.save(directory / "model.keras")
-    return time.perf_counter() - start
 
 
-def kerazoo_run(recipe, uri: str) -> float:
-    start = time.perf_counter()
-    run_recipe(recipe, tracking_uri=uri, verbose=0)
-    return time.perf_counter() - start
+def timed(run) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one run, starting from a collected heap."""
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def quartiles(values: list[float]) -> tuple[float, float]:
+    low, _, high = statistics.quantiles(values, n=4)
+    return low, high
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--recipe", default="mlp_digits")
     parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
+    parser.add_argument("--numpy", action="store_true",
+                        help="also time fit(x, y) on NumPy arrays")
     arguments = parser.parse_args()
     overrides = [f"train.epochs={arguments.epochs}"] if arguments.epochs else []
     recipe = load_recipe(arguments.recipe, overrides)
@@ -71,33 +80,44 @@ def main() -> None:
         uri = f"sqlite:///{directory / 'mlflow.db'}"
         os.chdir(directory)  # artifacts land in the scratch folder
         contenders = {
-            "bare_pipeline": lambda: bare_keras(recipe, directory, same_pipeline=True),
-            "bare_numpy": lambda: bare_keras(recipe, directory, same_pipeline=False),
-            "kerazoo": lambda: kerazoo_run(recipe, uri),
+            "kerazoo": lambda: run_recipe(recipe, tracking_uri=uri, verbose=0),
+            "bare": lambda: bare_keras(recipe, directory, same_pipeline=True),
         }
+        if arguments.numpy:
+            contenders["bare_numpy"] = lambda: bare_keras(recipe, directory,
+                                                          same_pipeline=False)
         for run in contenders.values():
             run()  # warm-up, not counted
-        times: dict[str, list[float]] = {name: [] for name in contenders}
-        names = list(contenders)
+        wall: dict[str, list[float]] = {name: [] for name in contenders}
+        cpu: dict[str, list[float]] = {name: [] for name in contenders}
         for repeat in range(arguments.repeats):
-            # rotate the order so drift in machine load hits every contender alike
-            for name in names[repeat % 3:] + names[:repeat % 3]:
-                times[name].append(contenders[name]())
+            pair = ["kerazoo", "bare"] if repeat % 2 == 0 else ["bare", "kerazoo"]
+            for name in pair + [name for name in contenders if name not in pair]:
+                seconds, cpu_seconds = timed(contenders[name])
+                wall[name].append(seconds)
+                cpu[name].append(cpu_seconds)
             print(f"repeat {repeat + 1}: " + ", ".join(
-                f"{name} {times[name][-1]:.2f} s" for name in names), flush=True)
-    versus_pipeline = statistics.median(
-        k / b for k, b in zip(times["kerazoo"], times["bare_pipeline"], strict=True))
-    versus_numpy = statistics.median(
-        k / b for k, b in zip(times["kerazoo"], times["bare_numpy"], strict=True))
+                f"{name} {wall[name][-1]:.2f} s" for name in contenders), flush=True)
+
+    def ratios(times: dict[str, list[float]], baseline: str) -> list[float]:
+        return [k / b for k, b in zip(times["kerazoo"], times[baseline], strict=True)]
+
     print("median seconds: " + ", ".join(
-        f"{name} {statistics.median(times[name]):.2f}" for name in names))
-    extra = statistics.median(
-        k - b for k, b in zip(times["kerazoo"], times["bare_pipeline"], strict=True))
-    print(f"median seconds kerazoo adds to the same-pipeline fit: {extra:.2f}")
-    print(f"median kerazoo / bare fit on NumPy arrays: {versus_numpy:.3f}")
+        f"{name} {statistics.median(wall[name]):.2f}" for name in contenders))
+    added = statistics.median(k - b for k, b in zip(wall["kerazoo"], wall["bare"], strict=True))
+    print(f"median seconds kerazoo adds to the bare run: {added:.2f}")
+    if arguments.numpy:
+        print(f"median kerazoo / bare fit on NumPy arrays: "
+              f"{statistics.median(ratios(wall, 'bare_numpy')):.3f}")
+    print(f"fastest kerazoo run / fastest bare run: "
+          f"{min(wall['kerazoo']) / min(wall['bare']):.3f}")
+    print(f"median CPU-time ratio: {statistics.median(ratios(cpu, 'bare')):.3f}")
+    per_round = ratios(wall, "bare")
+    low, high = quartiles(per_round)
+    print(f"per-round ratios: middle half between {low:.3f} and {high:.3f}")
     print(f"{arguments.recipe}, {recipe.train.epochs} epochs, backend "
-          f"{keras.backend.backend()}, {arguments.repeats} repeats: median kerazoo / bare fit "
-          f"on the same pipeline: {versus_pipeline:.3f}")
+          f"{keras.backend.backend()}, {arguments.repeats} rounds: median kerazoo / bare fit "
+          f"on the same pipeline: {statistics.median(per_round):.3f}")
 
 
 if __name__ == "__main__":
