@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from kerazoo.determinism import seed_everything
 from kerazoo.errors import KerazooError, did_you_mean
 from kerazoo.guards import FailOnNonFiniteLoss
 from kerazoo.interrupts import signals_as_interrupt
+from kerazoo.painter import Painter, shared_painter
 from kerazoo.recipe import NamedSection, Recipe, Train
 from kerazoo.registry import build, model_info, model_registry
 
@@ -400,10 +402,11 @@ def evaluate(prepared: Prepared) -> dict[str, float]:
     return {f"test_{name}": float(value) for name, value in results.items()}
 
 
-def log_reports(run: tracking.TrackedRun, prepared: Prepared,
-                test_metrics: dict[str, float]) -> dict[str, float]:
-    """The task's reports (kerazoo/reports) written to a temporary folder and logged under
-    reports/; returns their metrics (test_*), which the caller logs with evaluate's.
+def write_reports(run: tracking.TrackedRun, prepared: Prepared, test_metrics: dict[str, float],
+                  directory: Path, painter: Painter) -> dict[str, float]:
+    """The task's reports (kerazoo/reports) into `directory`, their figures through `painter`;
+    logs their params and returns their metrics (test_*), which the caller logs with
+    evaluate's.
 
     Not across several processes: Keras' `predict` cannot gather outputs that span other
     processes' devices (JAX), and the reports predict."""
@@ -413,12 +416,19 @@ def log_reports(run: tracking.TrackedRun, prepared: Prepared,
     context = reports.ReportContext(
         prepared.model, prepared.data, model_info(prepared.recipe.model.name).task,
         seed=prepared.recipe.seed, batch_size=prepared.recipe.train.batch_size,
-        test_metrics=test_metrics)
-    with tempfile.TemporaryDirectory(prefix="kerazoo-reports-") as directory:
-        output = reports.write_reports(context, Path(directory), strict=tracking.strict())
-        run.log_params(output.params)
-        run.log_artifacts(directory, "reports")
+        test_metrics=test_metrics, painter=painter)
+    output = reports.write_reports(context, directory, strict=tracking.strict())
+    run.log_params(output.params)
     return output.metrics
+
+
+def report_figure_errors(errors: list[str]) -> None:
+    """A figure that failed is an error in tests (strict tracking) and a warning otherwise,
+    because a picture must not cost the user the run it shows."""
+    if errors and tracking.strict():
+        raise RuntimeError(f"figures failed: {'; '.join(errors)}")
+    for error in errors:
+        warnings.warn(f"kerazoo: figure {error}", stacklevel=2)
 
 
 def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None = None,
@@ -446,6 +456,9 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         raise KerazooError("--resume continues single-process runs only; restart the "
                            "multi-process job without it")
     prepared = prepare(recipe, smoke, replicas)
+    # Started now (a recipe that fails to prepare never needs it), the figure helper's
+    # imports overlap the first epoch.
+    painter = shared_painter() if replicas.is_chief else Painter(helper=False)
     if resume and resume.data_hash not in (None, prepared.data.content_hash()):
         raise KerazooError(f"--resume: the data differ from those run {resume.run_id} trained "
                            f"on (content hash {resume.data_hash} vs "
@@ -490,17 +503,27 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
             backup.write_last_epoch()  # what `--resume` continues from
             raise
         history = metrics_callback.history
-        metrics = evaluate(prepared)
-        metrics.update(log_reports(run, prepared, metrics))
-        run.log_metrics(metrics, step=recipe.train.epochs, flush=True)
-        figure = plots.learning_curves(history)
-        run.log_figure(figure, "plots/learning_curves.png", plots.SAVE_OPTIONS)
-        plots.close(figure)
-        if recipe.outputs.model_file:
-            path = run_dir / recipe.outputs.model_file
-            path.parent.mkdir(parents=True, exist_ok=True)
-            prepared.model.save(path)
-        run.log_keras_model(prepared.model, _examples(prepared.data.test.x))
+        # The figures are drawn (by the painter's helper process) while the model is logged,
+        # then logged with the files the reports wrote: plots/ and reports/.
+        with tempfile.TemporaryDirectory(prefix="kerazoo-figures-") as folder:
+            figures = Path(folder)
+            try:
+                if replicas.is_chief:
+                    painter.draw(figures / "plots" / "learning_curves.png",
+                                 plots.learning_curves, history)
+                metrics = evaluate(prepared)
+                metrics.update(write_reports(run, prepared, metrics, figures / "reports",
+                                             painter))
+                run.log_metrics(metrics, step=recipe.train.epochs, flush=True)
+                if recipe.outputs.model_file:
+                    path = run_dir / recipe.outputs.model_file
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    prepared.model.save(path)
+                run.log_keras_model(prepared.model, _examples(prepared.data.test.x))
+            finally:
+                figure_errors = painter.wait()  # before the folder goes, whatever happened
+            report_figure_errors(figure_errors)
+            run.log_artifacts(figures)
         with contextlib.suppress(OSError):  # the state was for resuming; nothing else to keep
             run_dir.rmdir()
         return RunResult(run.run_id, metrics, history, prepared.model, prepared.data)

@@ -38,6 +38,8 @@ def applicable(context: ReportContext) -> list[str]:
 def write_reports(context: ReportContext, directory: Path,
                   strict: bool = True) -> ReportOutput:
     """Run every applicable report into `directory`; metrics come back prefixed `test_`.
+    Figures go through `context.painter`: drawn at once by default, or by its helper process,
+    when they are in `directory` once `context.painter.wait()` has returned.
 
     A failing report raises when `strict` (tests); otherwise it is skipped with a warning,
     because a figure must not cost the user the run it describes.

@@ -37,11 +37,11 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
     area = float(sklearn_metrics.roc_auc_score(is_anomaly, scores))
     false_positive_rates, true_positive_rates, _ = sklearn_metrics.roc_curve(is_anomaly, scores)
 
-    figure = plots.score_histogram(scores[~is_anomaly], scores[is_anomaly], threshold,
-                                   "reconstruction error (mean squared)")
-    plots.save(figure, directory / "anomaly_scores.png")
-    figure = plots.roc_curve(false_positive_rates, true_positive_rates, area)
-    plots.save(figure, directory / "roc_curve.png")
+    context.painter.draw(directory / "anomaly_scores.png", plots.score_histogram,
+                         scores[~is_anomaly], scores[is_anomaly], threshold,
+                         "reconstruction error (mean squared)")
+    context.painter.draw(directory / "roc_curve.png", plots.roc_curve, false_positive_rates,
+                         true_positive_rates, area)
     return ReportOutput(
         metrics={"roc_auc": area,
                  "anomaly_recall": float(flagged[is_anomaly].mean()),

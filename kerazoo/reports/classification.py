@@ -48,8 +48,8 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
     counts = confusion_counts(true, predicted, classes)
     names = class_names(context, classes)
 
-    figure = plots.confusion_matrix(counts, names)
-    plots.save(figure, directory / "confusion_matrix.png")
+    context.painter.draw(directory / "confusion_matrix.png", plots.confusion_matrix, counts,
+                         names)
     with open(directory / "confusion_matrix.csv", "w", newline="", encoding="utf-8") as file:
         table = csv.writer(file)
         table.writerow(["true \\ predicted", *names])

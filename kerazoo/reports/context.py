@@ -10,6 +10,7 @@ import numpy as np
 
 from kerazoo.callbacks.model_parts import layers_of_type
 from kerazoo.data.splits import DataSplits, take
+from kerazoo.painter import Painter
 
 # Rows per direct call: each costs a few milliseconds of Python dispatch whatever its
 # size, and inference holds no activations for gradients, so chunks larger than a training
@@ -44,6 +45,9 @@ class ReportContext:
     seed: int = 0  # for anything sampled, so a report is the same for the same run
     batch_size: int = 256
     test_metrics: dict[str, float] = field(default_factory=dict)  # from evaluate, test_*
+    # Draws the figures (kerazoo.painter): in this process unless the runner passes its
+    # helper, in which case they are written when `painter.wait()` returns.
+    painter: Painter = field(default_factory=lambda: Painter(helper=False), repr=False)
     _test_predictions: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def test_predictions(self) -> np.ndarray:

@@ -47,9 +47,9 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
     shown = slice(0, COLUMNS)
     rows = ({"noisy": inputs[shown], "denoised": outputs[shown], "clean": targets[shown]}
             if corrupted else {"input": inputs[shown], "reconstruction": outputs[shown]})
-    figure = plots.image_rows({title: np.clip(as_images(images), 0.0, 1.0)
-                               for title, images in rows.items()})
-    plots.save(figure, directory / "reconstructions.png")
+    context.painter.draw(directory / "reconstructions.png", plots.image_rows,
+                         {title: np.clip(as_images(images), 0.0, 1.0)
+                          for title, images in rows.items()})
 
     metrics = {"reconstruction_mse": float(np.mean(np.square(outputs - targets)))}
     if corrupted:  # what doing nothing scores: the model must get well under it

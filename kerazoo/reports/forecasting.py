@@ -61,9 +61,8 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
             forecasts["one day earlier"] = series(values)
     errors = {name: np.abs(values - truth) for name, values in forecasts.items()}
 
-    figure = plots.error_by_step({name: error.mean(axis=0) for name, error in errors.items()},
-                                 unit)
-    plots.save(figure, directory / "error_by_step.png")
+    context.painter.draw(directory / "error_by_step.png", plots.error_by_step,
+                         {name: error.mean(axis=0) for name, error in errors.items()}, unit)
     rows = np.linspace(0, len(truth) - 1, EXAMPLES).round().astype(int)
     times = test.info.get("time")
     examples = [{"start": int(times[row]) if times is not None else HISTORY_SHOWN,
@@ -71,8 +70,7 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
                  "truth": truth[row], **{name: values[row]
                                          for name, values in forecasts.items()}}
                 for row in rows]
-    figure = plots.forecasts(examples, unit)
-    plots.save(figure, directory / "forecasts.png")
+    context.painter.draw(directory / "forecasts.png", plots.forecasts, examples, unit)
 
     maes = {name: float(error.mean()) for name, error in errors.items()}
     metrics = {"forecast_mae": maes["model"], "last_value_mae": maes["last value"],
