@@ -19,13 +19,18 @@ from matplotlib.ticker import (  # noqa: E402
 )
 
 
+# Tick spacings a reader finds round: 1, 2, 2.5 or 5 times a power of ten.
+ROUND_STEPS = [1, 2, 2.5, 5, 10]
+
+
 def learning_curves(history: dict[str, list[float]]) -> Figure:
     """One panel per metric, training and validation curves together, epochs from 1.
 
     A learning rate that never changed gets no panel: its flat line says no more than the
     run's `train.learning_rate` param, and costs a third of the drawing time."""
-    names = [name for name in history if not name.startswith("val_")
-             and not (name == "learning_rate" and len(set(history[name])) == 1)]
+    names = sorted((name for name in history if not name.startswith("val_")
+                    and not (name == "learning_rate" and len(set(history[name])) == 1)),
+                   key=lambda name: name != "loss")  # the loss first, the rest as logged
     columns = min(3, max(1, len(names)))
     rows = max(1, -(-len(names) // columns))
     figure, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.2 * rows),
@@ -45,7 +50,7 @@ def learning_curves(history: dict[str, list[float]]) -> Figure:
         axis.set_title(name.replace("_", " "), y=1.0, pad=6)
         axis.set_xlabel("epoch")
         # At most five or six labels an axis: every tick is a handful of artists to draw.
-        axis.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+        axis.xaxis.set_major_locator(MaxNLocator(5, integer=True, steps=ROUND_STEPS))
         if name in ("loss", "learning_rate") and min(history[name]) > 0:
             axis.set_yscale("log")
             # Labels at 1, 2 and 5 times each power of ten, so a curve within one decade
@@ -57,7 +62,7 @@ def learning_curves(history: dict[str, list[float]]) -> Figure:
             axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
             axis.yaxis.set_minor_locator(NullLocator())
         else:
-            axis.yaxis.set_major_locator(MaxNLocator(5))
+            axis.yaxis.set_major_locator(MaxNLocator(5, steps=ROUND_STEPS))
         axis.grid(alpha=0.3)
     for axis in list(axes.flat)[len(names):]:
         axis.set_visible(False)
