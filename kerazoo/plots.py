@@ -18,7 +18,6 @@ from matplotlib.ticker import (  # noqa: E402
     NullLocator,
 )
 
-
 # Tick spacings a reader finds round: 1, 2, 2.5 or 5 times a power of ten.
 ROUND_STEPS = [1, 2, 2.5, 5, 10]
 
