@@ -1,9 +1,12 @@
 """Four runs started at once against one fresh SQLite store all finish, with complete
-histories: the store is created once under a file lock, and nobody sees 'database is locked'."""
+histories: the store is created once under a file lock, in write-ahead-log mode, and nobody
+sees 'database is locked'."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +35,6 @@ def test_four_concurrent_runs_on_one_new_store(tmp_path):
             assert sorted(m.step for m in client.get_metric_history(run.info.run_id, key)) \
                 == list(range(1, EPOCHS + 1))
         assert "test_accuracy" in run.data.metrics
+    database = tmp_path / "mlruns" / "mlflow.db"
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
