@@ -236,8 +236,8 @@ class LocalRun:
         model(inputs_by_name(model, example_inputs), training=False)
         model.save(self.directory / f"{name}.keras")
 
-    def callback(self, history=None):
+    def callback(self, history=None, flush_at_train_end: bool = True):
         """Collects the history (for the result and the plot) without logging it."""
         from kerazoo.epoch_metrics import MetricsCallback
 
-        return MetricsCallback(self, history)
+        return MetricsCallback(self, history, flush_at_train_end)

@@ -17,10 +17,14 @@ class MetricsCallback(keras.callbacks.Callback):
     again, so a resumed run's history has no duplicated steps.
     """
 
-    def __init__(self, run, history: dict[str, list[float]] | None = None):
-        """`run`: anything with `log_metrics(values, step)` and `flush()` (a TrackedRun)."""
+    def __init__(self, run, history: dict[str, list[float]] | None = None,
+                 flush_at_train_end: bool = True):
+        """`run`: anything with `log_metrics(values, step)` and `flush()` (a TrackedRun).
+        `flush_at_train_end=False` leaves the last epochs' metrics queued for the caller's
+        next write (the runner's test metrics follow within a moment)."""
         super().__init__()
         self.run = run
+        self.flush_at_train_end = flush_at_train_end
         self.history: dict[str, list[float]] = {k: list(v) for k, v in (history or {}).items()}
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -37,7 +41,8 @@ class MetricsCallback(keras.callbacks.Callback):
         self.run.log_metrics(values, step=epoch + 1)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self.run.flush()
+        if self.flush_at_train_end:
+            self.run.flush()
 
 
 def _is_number(value: Any) -> bool:

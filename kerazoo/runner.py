@@ -488,7 +488,10 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
                 log_lr_finder(run, prepared.lr_finder)
         else:  # this process trains it now
             run.set_tags(process_tags())
-        metrics_callback = run.callback(run.epoch_history() if resume else None)
+        # The last epochs' metrics are written with the test metrics, one store round trip
+        # later, while the learning curves are already being drawn.
+        metrics_callback = run.callback(run.epoch_history() if resume else None,
+                                        flush_at_train_end=False)
         backup = TrainingStateBackup(run_dir / "backup",
                                      every_epoch=replicas.num_processes > 1)
         # Metrics are queued before the state is kept, so an interruption between the two

@@ -284,11 +284,12 @@ class TrackedRun:
                      signature=infer_signature(example_inputs, outputs),
                      pip_requirements=list(pip_requirements()))
 
-    def callback(self, history: dict[str, list[float]] | None = None):
+    def callback(self, history: dict[str, list[float]] | None = None,
+                 flush_at_train_end: bool = True):
         """A Keras callback logging each epoch's `logs` to this run (see epoch_metrics)."""
         from kerazoo.epoch_metrics import MetricsCallback
 
-        return MetricsCallback(self, history)
+        return MetricsCallback(self, history, flush_at_train_end)
 
     def epoch_history(self) -> dict[str, list[float]]:
         """Per-epoch metric values logged so far (step 1, 2, ...), for resuming a run."""
