@@ -3,9 +3,9 @@
 Matplotlib spends 60-80 ms on each of kerazoo's figures, all of it holding the GIL, so no
 thread can draw while the run goes on, but another process can: a 6-second mlp_digits run
 draws two figures (learning curves, confusion matrix) in the time it logs its model. The
-helper imports NumPy, Matplotlib and kerazoo.plots only; it is started when a run begins, so
-its half second of imports overlaps the run's data loading and first epoch, and it serves
-every later run of the same Python process (a sweep's trials, a test session).
+helper imports NumPy, Matplotlib and kerazoo.plots only; it is started once a run has
+prepared, so its half second of imports overlaps the first epoch, and it serves every later
+run of the same Python process (a sweep's trials, a test session).
 
 `draw(path, function, *args)` sends a kerazoo.plots function's name and arguments and
 returns at once; `wait()` returns once every PNG is written. If the helper cannot start or
@@ -97,7 +97,7 @@ class Painter:
         try:
             self._send.send((self._next_job, *job))
         except (OSError, ValueError):  # the helper is gone: wait() draws what it did not
-            self._stop()
+            self.close()
 
     def wait(self) -> list[str]:
         """Block until every figure asked for is written; returns the errors, one line each
@@ -109,11 +109,11 @@ class Painter:
                 if not self._receive.poll(max(0.0, deadline - time.monotonic())):
                     warnings.warn("kerazoo: the figure helper did not answer in "
                                   f"{WAIT_SECONDS:.0f} s; drawing here instead", stacklevel=2)
-                    self._stop()
+                    self.close()
                     break
                 job_id, error = self._receive.recv()
             except (OSError, EOFError):
-                self._stop()
+                self.close()
                 break
             path = self._waiting.pop(job_id)[0]
             if error is not None:
@@ -126,20 +126,19 @@ class Painter:
         self._waiting.clear()
         return errors
 
-    def _stop(self) -> None:
+    def close(self, wait_seconds: float = 2.0) -> None:
+        """Close the helper's pipe, which ends it once idle; past `wait_seconds`, kill it."""
         for connection in (self._send, self._receive):
             if connection is not None:
                 connection.close()
         self._send = self._receive = None
         if self._process is not None:
-            try:  # an idle helper ends as soon as its pipe closes
-                self._process.wait(timeout=2)
+            try:
+                self._process.wait(timeout=wait_seconds)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
             self._process = None
-
-    close = _stop
 
 
 _shared: Painter | None = None
@@ -158,8 +157,8 @@ def shared_painter() -> Painter:
 
 @atexit.register
 def _close_shared() -> None:
-    if _shared is not None:
-        _shared.close()
+    if _shared is not None:  # nothing is left to draw: a helper still importing is killed
+        _shared.close(wait_seconds=0.2)
 
 
 def serve(read_descriptor: int, write_descriptor: int) -> None:
