@@ -9,9 +9,10 @@ then REPEATS rounds, each timing the contenders back to back, in alternating ord
 garbage collection, so that every round compares them under the same machine conditions.
 Shared 2-core machines stall a process for a second or two now and then, which moves a
 single round's ratio by 20 %; the median over rounds is the headline (last line), printed
-with the spread of the rounds and the ratio of the fastest runs, which stalls only lengthen.
+with the spread of the rounds, a bootstrap interval for the median, and the ratio of the
+fastest runs, which stalls only lengthen. 31 rounds take about 7 minutes.
 
-    .venv/bin/python bench/overhead.py [--repeats 15] [--epochs N] [--numpy]
+    .venv/bin/python bench/overhead.py [--repeats 31] [--epochs N] [--numpy]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -60,14 +62,18 @@ def timed(run) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def quartiles(values: list[float]) -> tuple[float, float]:
-    low, _, high = statistics.quantiles(values, n=4)
-    return low, high
+def median_interval(values: list[float], resamples: int = 5000) -> tuple[float, float]:
+    """A 95 % bootstrap interval for the median of `values` (fixed seed: the same rounds
+    give the same interval)."""
+    generator = random.Random(0)
+    medians = sorted(statistics.median(generator.choices(values, k=len(values)))
+                     for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=31)
     parser.add_argument("--recipe", default="mlp_digits")
     parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     parser.add_argument("--numpy", action="store_true",
@@ -113,8 +119,10 @@ def main() -> None:
           f"{min(wall['kerazoo']) / min(wall['bare']):.3f}")
     print(f"median CPU-time ratio: {statistics.median(ratios(cpu, 'bare')):.3f}")
     per_round = ratios(wall, "bare")
-    low, high = quartiles(per_round)
+    low, high = statistics.quantiles(per_round, n=4)[::2]
     print(f"per-round ratios: middle half between {low:.3f} and {high:.3f}")
+    low, high = median_interval(per_round)
+    print(f"95 % bootstrap interval of the median ratio: {low:.3f} to {high:.3f}")
     print(f"{arguments.recipe}, {recipe.train.epochs} epochs, backend "
           f"{keras.backend.backend()}, {arguments.repeats} rounds: median kerazoo / bare fit "
           f"on the same pipeline: {statistics.median(per_round):.3f}")
