@@ -114,9 +114,7 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
             self._write(completed)
             return
         short = time.perf_counter() - self._epoch_began < self.hold_epochs_under
-        if interrupts.pending():  # a signal waited for this epoch, whose state is whole now
-            self._write(completed)
-            interrupts.release()  # raises it
+        last = self.model.stop_training or completed >= self.params.get("epochs", 0)
         since_last_write = time.perf_counter() - self._last_write_end
         if self._written_epoch is None:  # nothing on disk yet
             due = since_last_write >= self.first_write_after
@@ -124,35 +122,46 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
             due = self._last_write_seconds <= self.write_share * since_last_write
         if due:
             self._write(completed)
-        if short:
-            interrupts.hold()
+        if short and not last and interrupts.active():
+            interrupts.hold()  # kept from here to the next epoch's end
         else:
-            interrupts.release()
-            # np.array copies: a backend may hand out a view of a buffer the next step reuses.
-            self._snapshot = (completed, [np.array(keras.ops.convert_to_numpy(variable))
-                                          for variable in training_state_variables(self.model)])
+            # Training ends, or the next epoch may be long, or nobody defers signals (a
+            # plain `model.fit` outside kerazoo's runner): no hold.
+            interrupts.release(raise_pending=False)
+            if not last:
+                # np.array copies: a backend may hand out a view of a buffer the next step
+                # reuses.
+                self._snapshot = (completed, [
+                    np.array(keras.ops.convert_to_numpy(variable))
+                    for variable in training_state_variables(self.model)])
+        # Checked after the hold is set, so a signal that came at any point of this epoch,
+        # this method included, is seen now rather than at the next epoch's end.
+        if interrupts.pending():
+            if self._written_epoch != completed:  # the state is this epoch's, whole
+                self._write(completed)
+            interrupts.release()  # raises it
 
     def on_train_end(self, logs=None):
-        if interrupts.pending():  # came after the last epoch's end: its state is whole
-            self._write(self._completed)
-            interrupts.release()  # raises it; the state stays on disk for --resume
-        interrupts.release()
+        interrupts.release()  # nothing is held past the last epoch's end; this is a safeguard
         super().on_train_end(logs)  # training finished: Keras removes the backup
 
     def write_last_epoch(self) -> None:
         """After training stopped early: write the last completed epoch's state kept in
-        memory, unless something as recent is on disk already. Ends a hold without raising
-        (the caller is already handling an interruption or an error)."""
-        interrupts.release(raise_pending=False)
-        if self._snapshot is None or (self._written_epoch is not None
-                                      and self._snapshot[0] <= self._written_epoch):
-            return
-        epoch, values = self._snapshot
-        with critical_section():
-            for variable, value in zip(training_state_variables(self.model), values,
-                                       strict=True):
-                variable.assign(value)
-            self._write(epoch)
+        memory, unless something as recent is on disk already. A signal that was held stays
+        pending, for the caller to raise (kerazoo.interrupts.take_pending) in place of the
+        error it is handling."""
+        try:
+            if self._snapshot is None or (self._written_epoch is not None
+                                          and self._snapshot[0] <= self._written_epoch):
+                return
+            epoch, values = self._snapshot
+            with critical_section():  # inside the hold: a held signal is not raised here
+                for variable, value in zip(training_state_variables(self.model), values,
+                                           strict=True):
+                    variable.assign(value)
+                self._write(epoch)
+        finally:
+            interrupts.release(raise_pending=False)
 
     def _write(self, epoch: int) -> None:
         """Write the model's current state as the state after `epoch` epochs."""

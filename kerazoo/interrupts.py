@@ -22,6 +22,7 @@ from collections.abc import Iterator
 _pending: list[int] = []
 _depth = 0  # open critical sections
 _held = False
+_active = False  # inside signals_as_interrupt, on the main thread
 
 
 def _interrupt(signum: int) -> KeyboardInterrupt:
@@ -58,12 +59,15 @@ def signals_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    global _active
     _reset()  # a hold left by a fit that raised elsewhere does not carry over
     previous = {number: signal.signal(number, _handle)
                 for number in (signal.SIGINT, signal.SIGTERM)}
+    _active = True
     try:
         yield
     finally:
+        _active = False
         for number, handler in previous.items():
             signal.signal(number, handler)
         _reset()
@@ -99,3 +103,19 @@ def release(raise_pending: bool = True) -> None:
 def pending() -> bool:
     """Whether a signal is waiting to be raised."""
     return bool(_pending)
+
+
+def active() -> bool:
+    """Whether signals are being turned into KeyboardInterrupt here: only then can a hold
+    defer them (elsewhere Python's own handler interrupts at once)."""
+    return _active
+
+
+def take_pending() -> KeyboardInterrupt | None:
+    """The interruption a noted signal asks for, now forgotten here: for a caller that
+    raises it in place of something else."""
+    if not _pending:
+        return None
+    signum = _pending[0]
+    _pending.clear()
+    return _interrupt(signum)

@@ -7,10 +7,10 @@ helper imports NumPy, Matplotlib and kerazoo.plots only; it is started once a ru
 prepared, so its half second of imports overlaps the first epoch, and it serves every later
 run of the same Python process (a sweep's trials, a test session).
 
-`draw(path, function, *args)` sends a kerazoo.plots function's name and arguments and
-returns at once; `wait()` returns once every PNG is written. If the helper cannot start or
-dies, the figures are drawn in this process instead, the same way. Set KERAZOO_PAINTER=inline
-to draw in this process always.
+`draw(path, function, *args)` hands a kerazoo.plots function's name and arguments to the
+helper and returns; `wait()` returns once every PNG is written. If the helper cannot start or
+dies, the figures are drawn in this process instead, the same way. KERAZOO_PAINTER=inline
+draws in this process always (the default is `helper`).
 
     python -m kerazoo.painter READ_FD WRITE_FD   # the helper's side, started by `Painter`
 """
@@ -30,6 +30,18 @@ from typing import Any
 
 # How long `wait` gives the helper for the figures still being drawn before drawing them here.
 WAIT_SECONDS = 60.0
+MODES = ("helper", "inline")  # the values of KERAZOO_PAINTER
+
+
+def mode() -> str:
+    """KERAZOO_PAINTER, checked: a misspelt value must not quietly mean the default."""
+    value = os.environ.get("KERAZOO_PAINTER", "helper")
+    if value not in MODES:
+        from kerazoo.errors import KerazooError
+
+        raise KerazooError(f"KERAZOO_PAINTER must be one of {', '.join(MODES)}. "
+                           f"Received: KERAZOO_PAINTER={value!r}")
+    return value
 
 
 def draw_now(path: str | Path, function_name: str, args: tuple, kwargs: dict) -> None:
@@ -50,12 +62,13 @@ class Painter:
         self._receive: Connection | None = None
         self._waiting: dict[int, tuple[str, str, tuple, dict]] = {}  # job id -> job
         self._next_job = 0
-        if helper and os.environ.get("KERAZOO_PAINTER", "helper") != "inline":
+        if helper and mode() == "helper":
             self._start()
 
     @property
     def uses_helper(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        return (self._send is not None and self._process is not None
+                and self._process.poll() is None)
 
     def _start(self) -> None:
         to_helper_read, to_helper_write = os.pipe()
@@ -72,7 +85,7 @@ class Painter:
                 # A session of its own: Ctrl-C in a terminal reaches the run, which decides
                 # what to do; the helper ends when the run closes its end of the pipe.
                 start_new_session=True)
-        except OSError:
+        except (OSError, ValueError):  # no process to be had (or no fd passing here)
             self._process = None
             for descriptor in (to_helper_write, from_helper_read):
                 os.close(descriptor)
@@ -126,29 +139,36 @@ class Painter:
         self._waiting.clear()
         return errors
 
+    def abandon(self) -> None:
+        """Forget the figures asked for and not yet returned (the run that wanted them is
+        failing); a helper still drawing them is stopped, so that no file appears later."""
+        if self._waiting:
+            self.close(wait_seconds=0)
+        self._waiting.clear()
+
     def close(self, wait_seconds: float = 2.0) -> None:
         """Close the helper's pipe, which ends it once idle; past `wait_seconds`, kill it."""
+        process, self._process = self._process, None
         for connection in (self._send, self._receive):
             if connection is not None:
                 connection.close()
         self._send = self._receive = None
-        if self._process is not None:
+        if process is not None:
             try:
-                self._process.wait(timeout=wait_seconds)
+                process.wait(timeout=wait_seconds)
             except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            self._process = None
+                process.kill()
+                process.wait()
 
 
 _shared: Painter | None = None
 
 
 def shared_painter() -> Painter:
-    """This process's painter, its helper started on first use and again if it died."""
+    """This process's painter, its helper started on first use and again if it died (or
+    stopped, when KERAZOO_PAINTER became `inline`)."""
     global _shared
-    if _shared is None or (not _shared.uses_helper
-                           and os.environ.get("KERAZOO_PAINTER", "helper") != "inline"):
+    if _shared is None or _shared.uses_helper != (mode() == "helper"):
         if _shared is not None:
             _shared.close()
         _shared = Painter()

@@ -50,12 +50,14 @@ def learning_curves(history: dict[str, list[float]]) -> Figure:
         axis.set_xlabel("epoch")
         # At most five or six labels an axis: every tick is a handful of artists to draw.
         axis.xaxis.set_major_locator(MaxNLocator(5, integer=True, steps=ROUND_STEPS))
-        if name in ("loss", "learning_rate") and min(history[name]) > 0:
+        low, high = min(history[name]), max(history[name])
+        if name in ("loss", "learning_rate") and low > 0 and high >= 10 * low:
+            # A log scale once the values span a factor of ten (a loss that fell that far),
+            # labelled at 1, 2 and 5 times each power of ten, which puts two or more labels
+            # on any such span (minor ticks would cost more than they show), as plain
+            # numbers (the default 10^k is typeset as mathtext, slowly).
             axis.set_yscale("log")
-            # Labels at 1, 2 and 5 times each power of ten, so a curve within one decade
-            # still gets some (the minor ticks that would mark it cost more than they
-            # show), as plain numbers (the default 10^k is typeset as mathtext, slowly).
-            decades = np.log10(max(history[name]) / min(history[name]))
+            decades = np.log10(high / low)
             axis.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades < 3
                                                     else (1.0,)))
             axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))

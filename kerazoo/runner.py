@@ -25,7 +25,7 @@ import keras
 import yaml
 
 import kerazoo
-from kerazoo import distributed, plots, reports, tracking
+from kerazoo import distributed, interrupts, plots, reports, tracking
 from kerazoo.callbacks import find_learning_rate, lr_finder_plot, make_callback
 from kerazoo.callbacks.lr_finder import LRFinderResult
 from kerazoo.checkpoint import TrainingStateBackup, saved_epoch
@@ -34,7 +34,6 @@ from kerazoo.data.splits import take
 from kerazoo.determinism import seed_everything
 from kerazoo.errors import KerazooError, did_you_mean
 from kerazoo.guards import FailOnNonFiniteLoss
-from kerazoo.interrupts import signals_as_interrupt
 from kerazoo.painter import Painter, shared_painter
 from kerazoo.recipe import NamedSection, Recipe, Train
 from kerazoo.registry import build, model_info, model_registry
@@ -402,8 +401,8 @@ def evaluate(prepared: Prepared) -> dict[str, float]:
     return {f"test_{name}": float(value) for name, value in results.items()}
 
 
-def write_reports(run: tracking.TrackedRun, prepared: Prepared, test_metrics: dict[str, float],
-                  directory: Path, painter: Painter) -> dict[str, float]:
+def run_reports(run: tracking.TrackedRun, prepared: Prepared, test_metrics: dict[str, float],
+                directory: Path, painter: Painter) -> dict[str, float]:
     """The task's reports (kerazoo/reports) into `directory`, their figures through `painter`;
     logs their params and returns their metrics (test_*), which the caller logs with
     evaluate's.
@@ -471,7 +470,7 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
                   **(tags or {})})
     else:
         tracked, verbose = distributed.LocalRun(replicas.process_id), 0
-    with signals_as_interrupt(), tracked as run:
+    with interrupts.signals_as_interrupt(), tracked as run:
         if run.run_id is None:  # a rank other than 0 keeps its state in a folder of its own
             run_dir = run.directory
         else:
@@ -502,8 +501,13 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         try:
             fit(prepared, [*extra_callbacks, *safety], verbose=verbose,
                 initial_epoch=resume.initial_epoch if resume else 0)
-        except BaseException:
+        except BaseException as error:
             backup.write_last_epoch()  # what `--resume` continues from
+            interruption = interrupts.take_pending()
+            if interruption is not None and not isinstance(error, KeyboardInterrupt):
+                # Ctrl-C waited for an epoch's end, and the epoch ended in this error
+                # instead: the user asked to stop, so the run stops (KILLED), not only fails.
+                raise interruption from error
             raise
         history = metrics_callback.history
         # The figures are drawn (by the painter's helper process) while the model is logged,
@@ -515,16 +519,18 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
                     painter.draw(figures / "plots" / "learning_curves.png",
                                  plots.learning_curves, history)
                 metrics = evaluate(prepared)
-                metrics.update(write_reports(run, prepared, metrics, figures / "reports",
-                                             painter))
+                metrics.update(run_reports(run, prepared, metrics, figures / "reports",
+                                           painter))
                 run.log_metrics(metrics, step=recipe.train.epochs, flush=True)
                 if recipe.outputs.model_file:
                     path = run_dir / recipe.outputs.model_file
                     path.parent.mkdir(parents=True, exist_ok=True)
                     prepared.model.save(path)
                 run.log_keras_model(prepared.model, _examples(prepared.data.test.x))
-            finally:
-                figure_errors = painter.wait()  # before the folder goes, whatever happened
+                figure_errors = painter.wait()
+            except BaseException:
+                painter.abandon()  # nothing may still be drawing into the folder as it goes
+                raise
             report_figure_errors(figure_errors)
             run.log_artifacts(figures)
         with contextlib.suppress(OSError):  # the state was for resuming; nothing else to keep

@@ -97,10 +97,23 @@ def test_a_short_fit_writes_only_when_it_stops(tmp_path, data):
     assert saved_epoch(tmp_path / "backup") == 3
 
 
+def test_a_plain_fit_keeps_copies_since_nothing_defers_its_signals(tmp_path, data):
+    model = small_model()
+    backup = TrainingStateBackup(tmp_path / "backup")  # short epochs, but no kerazoo handler
+    stopper = StopInEpoch(stop_epoch=3)
+    with pytest.raises(RuntimeError):
+        model.fit(*data, batch_size=32, epochs=5, verbose=0, callbacks=[stopper, backup])
+    backup.write_last_epoch()
+    assert saved_epoch(tmp_path / "backup") == 3
+    assert_weights_equal(tmp_path / "backup", stopper.weights_after[3])
+
+
 def test_a_signal_in_a_short_epoch_stops_training_at_its_end_with_its_state_written(
         tmp_path, data):
     model = small_model()
-    backup = TrainingStateBackup(tmp_path / "backup")  # these epochs take milliseconds
+    # Every epoch counts as short (they take milliseconds; 60 s keeps a stalled machine from
+    # making one long).
+    backup = TrainingStateBackup(tmp_path / "backup", hold_epochs_under=60)
     stopper = StopInEpoch(stop_epoch=3, signals=1)
     with signals_as_interrupt(), pytest.raises(KeyboardInterrupt, match="SIGINT"):
         model.fit(*data, batch_size=32, epochs=8, verbose=0, callbacks=[stopper, backup])
@@ -112,7 +125,8 @@ def test_a_signal_in_a_short_epoch_stops_training_at_its_end_with_its_state_writ
 
 def test_a_second_signal_in_a_short_epoch_stops_at_once(tmp_path, data):
     model = small_model()
-    backup = TrainingStateBackup(tmp_path / "backup", first_write_after=0)
+    backup = TrainingStateBackup(tmp_path / "backup", first_write_after=0,
+                                 hold_epochs_under=60)
     stopper = StopInEpoch(stop_epoch=3, signals=2)
     with signals_as_interrupt(), pytest.raises(KeyboardInterrupt, match="SIGINT"):
         model.fit(*data, batch_size=32, epochs=8, verbose=0, callbacks=[stopper, backup])

@@ -8,7 +8,9 @@ import os
 import numpy as np
 import pytest
 
+from kerazoo import painter as painter_module
 from kerazoo import plots
+from kerazoo.errors import KerazooError
 from kerazoo.painter import Painter
 
 HISTORY = {"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.6, 0.4]}
@@ -74,3 +76,21 @@ def test_inline_drawing_when_asked(monkeypatch, tmp_path):
 def test_only_kerazoo_figures_are_accepted(tmp_path):
     with pytest.raises(ValueError, match="kerazoo.plots' figures. Received: function=numpy"):
         Painter(helper=False).draw(tmp_path / "x.png", np.ones, 3)
+
+
+def test_abandoning_stops_a_helper_with_figures_still_to_draw(painter, tmp_path):
+    process = painter._process
+    painter.draw(tmp_path / "a.png", plots.learning_curves, HISTORY)
+    painter.abandon()
+    assert process.poll() is not None and painter.wait() == []
+
+
+def test_the_mode_is_checked_and_followed(monkeypatch):
+    monkeypatch.setenv("KERAZOO_PAINTER", "off")
+    with pytest.raises(KerazooError, match="one of helper, inline. Received: "
+                                           "KERAZOO_PAINTER='off'"):
+        painter_module.shared_painter()
+    monkeypatch.setenv("KERAZOO_PAINTER", "helper")
+    assert painter_module.shared_painter().uses_helper
+    monkeypatch.setenv("KERAZOO_PAINTER", "inline")  # a later run asks otherwise
+    assert not painter_module.shared_painter().uses_helper

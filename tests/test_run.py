@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import keras
 import mlflow
 import numpy as np
@@ -138,3 +141,29 @@ def test_a_nan_loss_stops_training_and_ends_failed_with_the_reason(client, capsy
     (run,) = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
     assert run.info.status == "FAILED"
     assert run.data.tags["kerazoo.error"].startswith("TrainingDiverged: loss became nan")
+
+
+class SignalThenFail(keras.callbacks.Callback):
+    """Ctrl-C in the middle of the third epoch, which then ends in an error."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 2 and batch == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 2:
+            raise RuntimeError("the epoch's end failed")
+
+
+def test_ctrl_c_that_waited_for_an_epoch_ending_in_an_error_still_stops_the_run(client):
+    # The smoke epochs take milliseconds, so the third one is finished before Ctrl-C acts;
+    # it ends in an error instead, and the run must still end as the user asked: KILLED.
+    recipe = load_recipe("mlp_digits", ["train.epochs=5"], smoke=True)
+    with pytest.raises(KeyboardInterrupt, match="SIGINT") as raised:
+        run_recipe(recipe, verbose=0, extra_callbacks=[SignalThenFail()])
+    assert isinstance(raised.value.__cause__, RuntimeError)
+    (run,) = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
+    assert run.info.status == "KILLED"

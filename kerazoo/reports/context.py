@@ -12,11 +12,6 @@ from kerazoo.callbacks.model_parts import layers_of_type
 from kerazoo.data.splits import DataSplits, take
 from kerazoo.painter import Painter
 
-# Rows per direct call: each costs a few milliseconds of Python dispatch whatever its
-# size, and inference holds no activations for gradients, so chunks larger than a training
-# batch fit where training did.
-DIRECT_CALL_ROWS = 256
-
 
 def predict_in_batches(model: keras.Model, x: Any, batch_size: int) -> np.ndarray:
     """The model's outputs on `x` in inference mode.
@@ -26,15 +21,15 @@ def predict_in_batches(model: keras.Model, x: Any, batch_size: int) -> np.ndarra
     whole test split when called directly. A recurrent layer called directly runs its time
     loop one Python step at a time (0.2-0.6 s a batch for char_rnn), so models with one
     go through `predict`. Either way the choice depends on the model alone, so the same run
-    always takes the same path."""
+    always takes the same path, and batches are the training batch size, which is known to
+    fit in memory."""
     if layers_of_type(model, keras.layers.RNN):
         return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
     rows = len(x[0] if isinstance(x, tuple) else x)
-    chunk = max(batch_size, DIRECT_CALL_ROWS)
     return np.concatenate([
-        keras.ops.convert_to_numpy(model(take(x, slice(start, start + chunk)),
+        keras.ops.convert_to_numpy(model(take(x, slice(start, start + batch_size)),
                                          training=False))
-        for start in range(0, rows, chunk)])
+        for start in range(0, rows, batch_size)])
 
 
 @dataclass
