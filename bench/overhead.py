@@ -4,15 +4,17 @@ against a bare Keras script doing the same work (load data, build, compile, `fit
 `tf.data` pipeline, `evaluate`, `model.save`). The ratio is the cost of tracking and nothing
 else. `--numpy` adds a third contender, `fit(x, y)` on NumPy arrays as most scripts write it.
 
-One process; one warm-up each that is not counted (it pays one-off imports and tracing);
-then REPEATS rounds, each timing the contenders back to back, in alternating order, after a
+One process; one warm-up each that is not counted (it pays one-off imports and tracing, and
+starts kerazoo's figure helper process, which then serves every round as it serves a sweep's
+trials; `--fresh-helper` starts it in every kerazoo run instead, as a one-run `kerazoo run`
+process does); then REPEATS rounds, each timing the contenders back to back, in alternating order, after a
 garbage collection, so that every round compares them under the same machine conditions.
 Shared 2-core machines stall a process for a second or two now and then, which moves a
 single round's ratio by 20 %; the median over rounds is the headline (last line), printed
 with the spread of the rounds, a bootstrap interval for the median, and the ratio of the
 fastest runs, which stalls only lengthen. 31 rounds take about 7 minutes.
 
-    .venv/bin/python bench/overhead.py [--repeats 31] [--epochs N] [--numpy]
+    .venv/bin/python bench/overhead.py [--repeats 31] [--epochs N] [--numpy] [--fresh-helper]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
+from kerazoo import painter  # noqa: E402
 from kerazoo.data import load_data, pipeline  # noqa: E402
 from kerazoo.recipe import load_recipe  # noqa: E402
 from kerazoo.runner import build_model, compile_model, run_recipe  # noqa: E402
@@ -54,8 +57,11 @@ def bare_keras(recipe, directory: Path, same_pipeline: bool) -> None:
     model.save(directory / "model.keras")
 
 
-def timed(run) -> tuple[float, float]:
-    """Wall-clock and CPU seconds of one run, starting from a collected heap."""
+def timed(run, fresh_helper: bool = False) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one run, starting from a collected heap (and, if asked,
+    with no figure helper running, so that the run starts its own as a one-run process does)."""
+    if fresh_helper:
+        painter.close_shared()
     gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
     run()
@@ -78,7 +84,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     parser.add_argument("--numpy", action="store_true",
                         help="also time fit(x, y) on NumPy arrays")
+    parser.add_argument("--fresh-helper", action="store_true",
+                        help="start the figure helper anew in every kerazoo run, as a "
+                             "`kerazoo run` process does, instead of once in the warm-up")
     arguments = parser.parse_args()
+    if arguments.repeats < 2:
+        parser.error(f"--repeats must be at least 2. Received: --repeats={arguments.repeats}")
     overrides = [f"train.epochs={arguments.epochs}"] if arguments.epochs else []
     recipe = load_recipe(arguments.recipe, overrides)
     with tempfile.TemporaryDirectory() as scratch:
@@ -99,7 +110,8 @@ def main() -> None:
         for repeat in range(arguments.repeats):
             pair = ["kerazoo", "bare"] if repeat % 2 == 0 else ["bare", "kerazoo"]
             for name in pair + [name for name in contenders if name not in pair]:
-                seconds, cpu_seconds = timed(contenders[name])
+                seconds, cpu_seconds = timed(contenders[name], fresh_helper=(
+                    arguments.fresh_helper and name == "kerazoo"))
                 wall[name].append(seconds)
                 cpu[name].append(cpu_seconds)
             print(f"repeat {repeat + 1}: " + ", ".join(
@@ -117,7 +129,8 @@ def main() -> None:
               f"{statistics.median(ratios(wall, 'bare_numpy')):.3f}")
     print(f"fastest kerazoo run / fastest bare run: "
           f"{min(wall['kerazoo']) / min(wall['bare']):.3f}")
-    print(f"median CPU-time ratio: {statistics.median(ratios(cpu, 'bare')):.3f}")
+    print(f"median CPU-time ratio (this process; the figure helper's not counted): "
+          f"{statistics.median(ratios(cpu, 'bare')):.3f}")
     per_round = ratios(wall, "bare")
     low, high = statistics.quantiles(per_round, n=4)[::2]
     print(f"per-round ratios: middle half between {low:.3f} and {high:.3f}")

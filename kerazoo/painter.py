@@ -176,9 +176,12 @@ def shared_painter() -> Painter:
 
 
 @atexit.register
-def _close_shared() -> None:
+def close_shared() -> None:
+    """End this process's helper; the next run starts a new one."""
+    global _shared
     if _shared is not None:  # nothing is left to draw: a helper still importing is killed
         _shared.close(wait_seconds=0.2)
+        _shared = None
 
 
 def serve(read_descriptor: int, write_descriptor: int) -> None:
