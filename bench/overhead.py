@@ -7,12 +7,12 @@ else. `--numpy` adds a third contender, `fit(x, y)` on NumPy arrays as most scri
 One process; one warm-up each that is not counted (it pays one-off imports and tracing, and
 starts kerazoo's figure helper process, which then serves every round as it serves a sweep's
 trials; `--fresh-helper` starts it in every kerazoo run instead, as a one-run `kerazoo run`
-process does); then REPEATS rounds, each timing the contenders back to back, in alternating order, after a
-garbage collection, so that every round compares them under the same machine conditions.
-Shared 2-core machines stall a process for a second or two now and then, which moves a
-single round's ratio by 20 %; the median over rounds is the headline (last line), printed
-with the spread of the rounds, a bootstrap interval for the median, and the ratio of the
-fastest runs, which stalls only lengthen. 31 rounds take about 7 minutes.
+process does); then REPEATS rounds, each timing the contenders back to back, in alternating
+order, after a garbage collection, so that every round compares them under the same machine
+conditions. Shared 2-core machines stall a process for a second or two now and then, which
+moves a single round's ratio by 20 %; the median over rounds is the headline (last line),
+printed with the spread of the rounds, a bootstrap interval for the median, and the ratio of
+the fastest runs, which stalls only lengthen. 31 rounds take about 7 minutes.
 
     .venv/bin/python bench/overhead.py [--repeats 31] [--epochs N] [--numpy] [--fresh-helper]
 """

@@ -20,6 +20,7 @@ from kerazoo.reports import (
     language_model,
     write_reports,
 )
+from kerazoo.reports.context import PREDICTION_BYTES_PER_CALL, predict_in_batches, rows_per_call
 
 
 def splits(test: Split, train: Split | None = None, **extras) -> DataSplits:
@@ -169,3 +170,20 @@ def test_a_failing_report_is_skipped_with_a_warning_unless_strict(tmp_path):
     with pytest.warns(UserWarning, match="report 'text_samples' failed"):
         output = write_reports(context, tmp_path, strict=False)
     assert output.metrics == {}
+
+
+def test_predictions_in_calls_sized_by_the_layer_outputs():
+    """A feed-forward model is called on as many rows as its layer outputs allow (all of
+    them for a small MLP), a model whose outputs cannot be counted on training-size batches;
+    either way the outputs are the model's own."""
+    model = kerazoo.build("mlp", input_shape=(8,), units=(16,), num_classes=3)
+    bytes_per_row = sum(4 * int(np.prod(layer.output.shape[1:]))
+                        for layer in model._flatten_layers(include_self=False))
+    assert rows_per_call(model) == PREDICTION_BYTES_PER_CALL // bytes_per_row
+    sequential = keras.Sequential([keras.layers.Dense(3)])  # no input: no output shapes
+    assert rows_per_call(sequential) == 0
+    x = np.random.default_rng(0).normal(size=(50, 8)).astype("float32")
+    np.testing.assert_allclose(predict_in_batches(model, x, batch_size=7),
+                               model.predict(x, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(predict_in_batches(sequential, x, batch_size=7),
+                               sequential.predict(x, verbose=0), rtol=1e-6)
