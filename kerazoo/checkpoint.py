@@ -82,7 +82,6 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         self._last_write_end = 0.0
         self._last_write_seconds = 0.0
         self._epoch_began = 0.0
-        self._completed = 0  # epochs completed, counting those before a resume
 
     # BackupAndRestore's batch hook serves its save_freq in batches, unused here; defining it
     # would make Keras dispatch every batch's callbacks synchronously (see
@@ -109,7 +108,7 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         self._epoch_began = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        completed = self._completed = epoch + 1
+        completed = epoch + 1
         if self.every_epoch:
             self._write(completed)
             return

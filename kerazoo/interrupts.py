@@ -46,9 +46,7 @@ def _reset() -> None:
 def _raise_pending() -> None:
     # Two noted signals: one came during a hold and the user insisted during a section.
     if _pending and not _depth and (not _held or len(_pending) > 1):
-        signum = _pending[0]
-        _pending.clear()
-        raise _interrupt(signum)
+        raise take_pending()
 
 
 @contextlib.contextmanager

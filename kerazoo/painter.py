@@ -53,6 +53,15 @@ def draw_now(path: str | Path, function_name: str, args: tuple, kwargs: dict) ->
     plots.save(getattr(plots, function_name)(*args, **kwargs), path)
 
 
+def draw_reporting(job: tuple[str, str, tuple, dict]) -> str | None:
+    """`draw_now(*job)`; its error as one line, or None: a figure must not fail a run."""
+    try:
+        draw_now(*job)
+    except Exception as failure:  # noqa: BLE001 - reported by the run (runner)
+        return f"{type(failure).__name__}: {failure}"
+    return None
+
+
 class Painter:
     """Draws figures in the helper process when it is up, else in this one."""
 
@@ -132,10 +141,9 @@ class Painter:
             if error is not None:
                 errors.append(f"{Path(path).name}: {error}")
         for job in list(self._waiting.values()):  # what the helper did not draw
-            try:
-                draw_now(*job)
-            except Exception as error:  # noqa: BLE001 - reported like the helper's errors
-                errors.append(f"{Path(job[0]).name}: {type(error).__name__}: {error}")
+            error = draw_reporting(job)
+            if error is not None:
+                errors.append(f"{Path(job[0]).name}: {error}")
         self._waiting.clear()
         return errors
 
@@ -202,12 +210,7 @@ def serve(read_descriptor: int, write_descriptor: int) -> None:
         except (EOFError, OSError):
             return
         try:
-            draw_now(*job)
-            error = None
-        except Exception as failure:  # noqa: BLE001 - sent back to the run, which reports it
-            error = f"{type(failure).__name__}: {failure}"
-        try:
-            send.send((job_id, error))
+            send.send((job_id, draw_reporting(tuple(job))))
         except (OSError, ValueError):
             return
 

@@ -10,6 +10,7 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 import kerazoo
+from kerazoo.callbacks.model_parts import all_layers
 from kerazoo.data.splits import DataSplits, Split
 from kerazoo.reports import (
     ReportContext,
@@ -177,8 +178,7 @@ def test_predictions_in_calls_sized_by_the_layer_outputs():
     them for a small MLP), a model whose outputs cannot be counted on training-size batches;
     either way the outputs are the model's own."""
     model = kerazoo.build("mlp", input_shape=(8,), units=(16,), num_classes=3)
-    bytes_per_row = sum(4 * int(np.prod(layer.output.shape[1:]))
-                        for layer in model._flatten_layers(include_self=False))
+    bytes_per_row = sum(4 * int(np.prod(layer.output.shape[1:])) for layer in all_layers(model))
     assert rows_per_call(model) == PREDICTION_BYTES_PER_CALL // bytes_per_row
     sequential = keras.Sequential([keras.layers.Dense(3)])  # no input: no output shapes
     assert rows_per_call(sequential) == 0
