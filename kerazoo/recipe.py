@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import os
+from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -27,7 +28,9 @@ from pydantic import (
 
 from kerazoo.errors import KerazooError, did_you_mean
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+# kerazoo's own recipes are package data (pyproject's package-data ships them in the wheel),
+# found through importlib.resources so an installed kerazoo finds them wherever it lives.
+RECIPES_DIR = Path(str(resources.files("kerazoo").joinpath("recipes")))
 STRATEGIES = ("none", "mirrored", "data_parallel")  # train.distribute, see distributed.py
 # Sections that describe a recipe without changing what it trains: left out of the hash
 # that `--resume` compares, so editing a description does not strand a run.
