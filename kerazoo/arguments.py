@@ -13,6 +13,22 @@ import keras
 
 from kerazoo.errors import KerazooError, did_you_mean
 
+# Output layers compute in float32 under any dtype policy, as Keras' mixed-precision guide asks:
+# a softmax or a regression output in bfloat16/float16 loses the precision the loss needs.
+OUTPUT_DTYPE = "float32"
+
+
+def model_name(value: Any, default: str) -> str:
+    """`name=`, which every Keras model takes. Left out, a name unique in this process the way
+    Keras names its own models ("mlp", then "mlp_1", ...; `keras.backend.get_uid` keeps the
+    count), so two zoo models fit inside one functional model."""
+    if value is None:
+        uid = keras.backend.get_uid(default)
+        return default if uid == 1 else f"{default}_{uid - 1}"
+    if not isinstance(value, str) or not value:
+        raise fail("name", "a non-empty string", value)
+    return value
+
 
 def fail(argument: str, accepted: str, value: Any) -> KerazooError:
     return KerazooError(f"`{argument}` must be {accepted}. Received: {argument}={value!r}")

@@ -202,9 +202,10 @@ def register_model(function: Callable[..., Any] | None = None, *, task: str = "c
     return decorate(function) if function is not None else decorate
 
 
-def build(name: str, **kwargs: Any):
-    """Build the registered model `name`; returns an uncompiled `keras.Model`."""
-    entry = model_registry.get(name)
+def build(model: str, /, **kwargs: Any):
+    """Build the registered model `model`; returns an uncompiled `keras.Model`. `name=` is
+    the Keras model's name, as every builder takes it."""
+    entry = model_registry.get(model)
     entry.check_keywords(kwargs, "model")
     return entry(**kwargs)
 

@@ -283,3 +283,30 @@ def test_builders_are_sub_models_of_plain_keras_code_trained_by_a_custom_step():
     assert changed[0] and changed[-1]  # gradients reached the denoiser's first layer
     probabilities = keras.ops.convert_to_numpy(model.predict(x, verbose=0))
     np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_every_builder_takes_name_as_keras_models_do(name):
+    model = kerazoo.build(name, name="my_model", **kerazoo.model_info(name).tiny)
+    assert model.name == "my_model"
+
+
+def test_two_zoo_models_in_one_functional_model_get_distinct_names():
+    features = keras.Input(shape=(8,))
+    first, second = (kerazoo.build("mlp", input_shape=(8,), units=[4]) for _ in "ab")
+    assert first.name != second.name and first.name.startswith("mlp")
+    model = keras.Model(features, keras.layers.Average()([first(features), second(features)]))
+    assert model.predict(np.zeros((2, 8), "float32"), verbose=0).shape == (2, 10)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_outputs_stay_float32_under_a_mixed_precision_policy(name, policy):
+    """Keras' mixed-precision guide: the model's last layer computes in float32."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = tiny_model(name)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert [str(tensor.dtype) for tensor in model.outputs] == ["float32"]
+    outputs = model(sample_inputs(name, model, np.random.default_rng(0)))
+    assert keras.backend.standardize_dtype(outputs.dtype) == "float32"

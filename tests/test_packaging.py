@@ -4,6 +4,7 @@ importlib.resources, and the built wheel carries them."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -43,19 +44,24 @@ def test_the_wheel_installs_and_runs_from_an_empty_folder(tmp_path):
     """Build the wheel, install it with its dependencies into a fresh venv (pip's cache makes
     that about a minute on an idle machine), then list and train from an empty folder."""
     python = Path(sys.executable)
-    subprocess.run([python, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-w", tmp_path / "dist", REPO], check=True, capture_output=True)
+    # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources, and an
+    # egg-info on PYTHONPATH would make pip think kerazoo is already installed.
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "mlruns", "build", "*.egg-info", "__pycache__", ".*_cache"))
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PYTHONPATH", "MLFLOW_TRACKING_URI", "KERAZOO_RECIPES")}
+    subprocess.run([python, "-m", "pip", "wheel", "--no-deps", "-w", tmp_path / "dist", source],
+                   check=True, capture_output=True, env=env)
     (wheel,) = (tmp_path / "dist").glob("kerazoo-*.whl")
     shipped = zipfile.ZipFile(wheel).namelist()
     assert "kerazoo/recipes/mlp_digits.yaml" in shipped
     subprocess.run([python, "-m", "venv", tmp_path / "venv"], check=True)
     bin_dir = tmp_path / "venv" / "bin"
     subprocess.run([bin_dir / "pip", "install", "--quiet", "--disable-pip-version-check",
-                    wheel], check=True, capture_output=True)
+                    wheel], check=True, capture_output=True, env=env)
     empty = tmp_path / "empty"
     empty.mkdir()
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PYTHONPATH", "MLFLOW_TRACKING_URI", "KERAZOO_RECIPES")}
     listed = subprocess.run([bin_dir / "kerazoo", "recipes"], cwd=empty, env=env,
                             capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr

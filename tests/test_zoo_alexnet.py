@@ -18,26 +18,30 @@ PAPER_PARAMETERS = 62_378_344
 PAPER_PARAMETERS_GROUPED = 60_965_224
 
 
-def paper_alexnet(**kwargs) -> keras.Model:
-    return kerazoo.build("alexnet", input_shape=(227, 227, 3), num_classes=1000,
-                         width_multiplier=1.0, **kwargs)
-
-
-def test_at_227_pixels_and_1000_classes_it_has_the_papers_60_million_parameters():
-    model = paper_alexnet()
+def test_alexnet_with_no_arguments_is_the_papers_network():
+    model = kerazoo.build("alexnet")
+    assert model.input_shape == (None, 227, 227, 3) and model.output_shape == (None, 1000)
     assert model.count_params() == PAPER_PARAMETERS
     assert model.get_layer("conv1").output.shape[1:3] == (55, 55)  # as in the paper
     assert model.get_layer("pool5").output.shape[1:] == (6, 6, 256)
-    grouped = paper_alexnet(groups=2)
+    assert [layer.name for layer in model.layers
+            if isinstance(layer, LocalResponseNormalization)] == ["lrn1", "lrn2"]
+    assert model.get_layer("dropout6").rate == model.get_layer("dropout7").rate == 0.5
+
+
+def test_the_papers_two_gpu_split_has_61_million_parameters():
+    grouped = kerazoo.build("alexnet", groups=2)
     assert grouped.count_params() == PAPER_PARAMETERS_GROUPED
     assert abs(grouped.count_params() - 60e6) / 60e6 < 0.02
 
 
-def test_the_default_trains_on_32_pixel_images_with_a_small_stem():
-    model = kerazoo.build("alexnet")
-    assert model.input_shape == (None, 32, 32, 3)
+def test_alexnet_cifar_is_the_cpu_sized_variant_with_a_small_stem():
+    model = kerazoo.build("alexnet_cifar")
+    assert model.name.startswith("alexnet_cifar")
+    assert model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 10)
     assert stem_for(32) == (5, 1, "same")
     assert model.get_layer("pool5").output.shape[1:3] == (3, 3)
+    assert model.get_layer("conv2").filters == 64  # a quarter of the paper's 256
     assert model.count_params() < 3_000_000  # minutes per CIFAR-10 epoch on a CPU
 
 
@@ -48,20 +52,20 @@ def test_every_accepted_size_keeps_a_feature_map(side):
 
 def test_an_input_too_small_for_three_poolings_is_refused_with_the_minimum():
     with pytest.raises(kerazoo.KerazooError, match=r"at least 15x15.*input_shape=\(8, 8, 3\)"):
-        kerazoo.build("alexnet", input_shape=(8, 8, 3))
+        kerazoo.build("alexnet_cifar", input_shape=(8, 8, 3))
 
 
 def test_width_multiplier_scales_convolutions_and_dense_layers():
-    model = kerazoo.build("alexnet", width_multiplier=0.5)
+    model = kerazoo.build("alexnet_cifar", width_multiplier=0.5)
     assert model.get_layer("conv2").filters == 128
     assert model.get_layer("fc6").units == 2048
 
 
 def test_filters_and_dense_units_need_their_layer_counts():
     with pytest.raises(kerazoo.KerazooError, match="5 positive integers"):
-        kerazoo.build("alexnet", filters=[8, 8])
+        kerazoo.build("alexnet_cifar", filters=[8, 8])
     with pytest.raises(kerazoo.KerazooError, match="2 positive integers"):
-        kerazoo.build("alexnet", dense_units=[8])
+        kerazoo.build("alexnet_cifar", dense_units=[8])
 
 
 def test_local_response_normalization_follows_the_papers_formula():

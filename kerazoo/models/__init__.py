@@ -5,7 +5,7 @@ Each builder is a plain function returning an uncompiled `keras.Model`, importab
 (`from kerazoo.models import alexnet`) or built by name (`kerazoo.build("alexnet")`).
 """
 
-from kerazoo.models.alexnet import alexnet
+from kerazoo.models.alexnet import alexnet, alexnet_cifar
 from kerazoo.models.autoencoder import conv_denoising_autoencoder, denoising_autoencoder
 from kerazoo.models.char_rnn import char_rnn
 from kerazoo.models.layers import Corruption, LocalResponseNormalization, RepeatAlongSteps
@@ -24,6 +24,7 @@ __all__ = [
     "LocalResponseNormalization",
     "RepeatAlongSteps",
     "alexnet",
+    "alexnet_cifar",
     "char_rnn",
     "conv_denoising_autoencoder",
     "denoising_autoencoder",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 
 from kerazoo import arguments
+from kerazoo.arguments import OUTPUT_DTYPE
 from kerazoo.models.layers import LocalResponseNormalization
 from kerazoo.registry import register_model
 
@@ -57,21 +58,26 @@ def _scaled(width: int, multiplier: float, groups: int = 1) -> int:
     return max(groups, round(width * multiplier / groups) * groups)
 
 
-@register_model(task="classification", input_kind="image", family="alexnet",
-                tiny={"input_shape": [16, 16, 3], "num_classes": 3,
-                      "width_multiplier": 0.0625, "dropout": 0.0})
+TINY = {"input_shape": [16, 16, 3], "num_classes": 3, "width_multiplier": 0.0625, "dropout": 0.0}
+
+
+@register_model(task="classification", input_kind="image", family="alexnet", tiny=TINY)
 def alexnet(
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    width_multiplier=0.25,  # a quarter of the paper's widths trains on CIFAR-10 on a CPU
+    input_shape=(227, 227, 3),
+    num_classes=1000,
+    width_multiplier=1.0,
     filters=PAPER_FILTERS,
     dense_units=PAPER_DENSE_UNITS,
     activation="relu",
     dropout=0.5,
     local_response_normalization=True,
     groups=1,
+    name=None,
 ) -> keras.Model:
-    """Conv(stem) - LRN - pool - conv2 - LRN - pool - conv3 - conv4 - conv5 - pool - dense
+    """The paper's network at its defaults (ImageNet's 227x227x3 images, 1000 classes, full
+    widths, LRN after conv1 and conv2); `alexnet_cifar` is the CPU-sized variant.
+
+    Conv(stem) - LRN - pool - conv2 - LRN - pool - conv3 - conv4 - conv5 - pool - dense
     - dropout - dense - dropout - softmax.
 
     `width_multiplier` scales every convolution's filters and every dense layer's units;
@@ -126,5 +132,26 @@ def alexnet(
                                     name=f"fc{number}")(hidden)
         if dropout:
             hidden = keras.layers.Dropout(dropout, name=f"dropout{number}")(hidden)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(hidden)
-    return keras.Model(inputs, outputs, name="alexnet")
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities",
+                                 dtype=OUTPUT_DTYPE)(hidden)
+    return keras.Model(inputs, outputs, name=arguments.model_name(name, "alexnet"))
+
+
+@register_model(task="classification", input_kind="image", family="alexnet", tiny=TINY)
+def alexnet_cifar(
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    width_multiplier=0.25,  # a quarter of the paper's widths trains on CIFAR-10 on a CPU
+    filters=PAPER_FILTERS,
+    dense_units=PAPER_DENSE_UNITS,
+    activation="relu",
+    dropout=0.5,
+    local_response_normalization=True,
+    groups=1,
+    name=None,
+) -> keras.Model:
+    """`alexnet` sized for CIFAR-10 on a CPU: 32x32x3 images, 10 classes, a quarter of the
+    paper's widths (1.9 M parameters); the stem shrinks to 5x5 stride 1 (see `stem_for`)."""
+    return alexnet(input_shape, num_classes, width_multiplier, filters, dense_units,
+                   activation, dropout, local_response_normalization, groups,
+                   name=arguments.model_name(name, "alexnet_cifar"))

@@ -10,6 +10,7 @@ import math
 import keras
 
 from kerazoo import arguments
+from kerazoo.arguments import OUTPUT_DTYPE
 from kerazoo.models.layers import NOISE_KINDS, Corruption
 from kerazoo.registry import register_model
 
@@ -32,6 +33,7 @@ def denoising_autoencoder(
     noise="gaussian",
     noise_level=0.1,
     output_activation="sigmoid",
+    name=None,
 ) -> keras.Model:
     """Dense encoder of `units` widths (the last is the code), mirrored decoder.
 
@@ -53,10 +55,10 @@ def denoising_autoencoder(
     for index, width in enumerate(reversed(units[:-1])):
         hidden = keras.layers.Dense(width, activation=activation, name=f"decoder_{index}")(hidden)
     outputs = keras.layers.Dense(math.prod(shape), activation=output_activation,
-                                 name="reconstruction")(hidden)
+                                 name="reconstruction", dtype=OUTPUT_DTYPE)(hidden)
     if len(shape) > 1:
-        outputs = keras.layers.Reshape(shape, name="unflatten")(outputs)
-    return keras.Model(inputs, outputs, name="denoising_autoencoder")
+        outputs = keras.layers.Reshape(shape, name="unflatten", dtype=OUTPUT_DTYPE)(outputs)
+    return keras.Model(inputs, outputs, name=arguments.model_name(name, "denoising_autoencoder"))
 
 
 @register_model(task="reconstruction", input_kind="image", family="autoencoder",
@@ -69,6 +71,7 @@ def conv_denoising_autoencoder(
     noise="gaussian",
     noise_level=0.1,
     output_activation="sigmoid",
+    name=None,
 ) -> keras.Model:
     """Stride-2 convolutions of `filters` counts down, transposed convolutions back up, a
     final convolution to the input's channels.
@@ -95,7 +98,10 @@ def conv_denoising_autoencoder(
                                               activation=activation,
                                               name=f"decoder_{index}")(hidden)
     outputs = keras.layers.Conv2D(channels, kernel_size, padding="same",
-                                  activation=output_activation, name="reconstruction")(hidden)
+                                  activation=output_activation, name="reconstruction",
+                                  dtype=OUTPUT_DTYPE)(hidden)
     if any(after for _, after in padding):
-        outputs = keras.layers.Cropping2D(padding, name="crop_to_input")(outputs)
-    return keras.Model(inputs, outputs, name="conv_denoising_autoencoder")
+        outputs = keras.layers.Cropping2D(padding, name="crop_to_input",
+                                          dtype=OUTPUT_DTYPE)(outputs)
+    return keras.Model(inputs, outputs,
+                       name=arguments.model_name(name, "conv_denoising_autoencoder"))

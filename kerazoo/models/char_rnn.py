@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 
 from kerazoo import arguments
+from kerazoo.arguments import OUTPUT_DTYPE
 from kerazoo.models.recurrent import cell_name, recurrent_stack
 from kerazoo.registry import register_model
 
@@ -21,6 +22,7 @@ def char_rnn(
     units=(256,),
     cell="lstm",
     dropout=0.0,
+    name=None,
 ) -> keras.Model:
     """Embedding -> stacked `cell` layers ("simple_rnn", "lstm" or "gru") of `units` widths,
     dropout between them -> softmax over the vocabulary at every step.
@@ -39,5 +41,5 @@ def char_rnn(
     hidden = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")(inputs)
     hidden = recurrent_stack(hidden, cell, units, dropout=dropout, return_sequences=True)
     outputs = keras.layers.Dense(vocabulary_size, activation="softmax",
-                                 name="next_character_probabilities")(hidden)
-    return keras.Model(inputs, outputs, name="char_rnn")
+                                 name="next_character_probabilities", dtype=OUTPUT_DTYPE)(hidden)
+    return keras.Model(inputs, outputs, name=arguments.model_name(name, "char_rnn"))

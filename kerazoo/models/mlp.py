@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from kerazoo import arguments
+from kerazoo.arguments import OUTPUT_DTYPE
 from kerazoo.layers import ScheduledDropout
 from kerazoo.registry import register_model
 from kerazoo.regularizers import ScheduledL1L2
@@ -22,6 +23,7 @@ def mlp(
     batch_normalization=False,
     num_classes=10,
     schedulable=False,
+    name=None,
 ) -> keras.Model:
     """Dense layers of `units` widths, each followed by optional batch norm and dropout.
 
@@ -61,6 +63,7 @@ def mlp(
         elif dropout:
             hidden = keras.layers.Dropout(dropout, name=f"dropout_{index}")(hidden)
     outputs = keras.layers.Dense(
-        num_classes, activation="softmax", kernel_regularizer=regularizer, name="probabilities"
+        num_classes, activation="softmax", kernel_regularizer=regularizer, name="probabilities",
+        dtype=OUTPUT_DTYPE,
     )(hidden)
-    return keras.Model(inputs, outputs, name="mlp")
+    return keras.Model(inputs, outputs, name=arguments.model_name(name, "mlp"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import keras
 
 from kerazoo import arguments
+from kerazoo.arguments import OUTPUT_DTYPE
 from kerazoo.models.layers import RepeatAlongSteps
 from kerazoo.models.recurrent import cell_name, recurrent_layer
 from kerazoo.registry import register_model
@@ -21,7 +22,7 @@ from kerazoo.registry import register_model
 @register_model(task="sequence_to_sequence", input_kind="token_pairs", family="seq2seq",
                 tiny={"vocabulary_size": 6, "embedding_dim": 8, "units": 16})
 def seq2seq(vocabulary_size=64, embedding_dim=64, units=256, cell="gru",
-            dropout=0.0) -> keras.Model:
+            dropout=0.0, name=None) -> keras.Model:
     """Inputs: (encoder_ids, decoder_ids), each (batch, steps) of any lengths, id 0 = padding
     (masked: padded source steps do not change the context, padded target steps do not count
     in the loss). decoder_ids are the targets shifted right behind a start token. Output: a
@@ -58,5 +59,6 @@ def seq2seq(vocabulary_size=64, embedding_dim=64, units=256, cell="gru",
     readout = keras.layers.Concatenate(name="readout")(
         [dropped(states, "readout_dropout"), previous, context_at_steps])
     outputs = keras.layers.Dense(vocabulary_size, activation="softmax",
-                                 name="next_token_probabilities")(readout)
-    return keras.Model([encoder_ids, decoder_ids], outputs, name="seq2seq")
+                                 name="next_token_probabilities", dtype=OUTPUT_DTYPE)(readout)
+    return keras.Model([encoder_ids, decoder_ids], outputs,
+                       name=arguments.model_name(name, "seq2seq"))

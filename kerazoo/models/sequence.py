@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 
 from kerazoo import arguments
+from kerazoo.arguments import OUTPUT_DTYPE
 from kerazoo.models.recurrent import recurrent_stack
 from kerazoo.registry import register_model
 
@@ -34,7 +35,8 @@ def _build_classifier(cell, name, input_shape, vocabulary_size, embedding_dim, u
     num_classes = arguments.int_at_least("num_classes", num_classes, 2)
     inputs, hidden = _sequence_input(input_shape, vocabulary_size, embedding_dim)
     hidden = recurrent_stack(hidden, cell, units, dropout=dropout, bidirectional=bidirectional)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(hidden)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities",
+                                 dtype=OUTPUT_DTYPE)(hidden)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -47,7 +49,7 @@ def _build_forecaster(cell, name, input_shape, units, horizon, dropout) -> keras
     hidden = recurrent_stack(inputs, cell, units, dropout=dropout)
     # All `horizon` steps from the last state at once ("direct" multi-step forecasting):
     # no feeding back of predictions, so errors do not compound within one forecast.
-    outputs = keras.layers.Dense(horizon, name="forecast")(hidden)
+    outputs = keras.layers.Dense(horizon, name="forecast", dtype=OUTPUT_DTYPE)(hidden)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -55,33 +57,39 @@ def _build_forecaster(cell, name, input_shape, units, horizon, dropout) -> keras
                 tiny={"vocabulary_size": 5, "embedding_dim": 4, "units": [8, 8],
                       "bidirectional": True, "num_classes": 3})
 def lstm_classifier(input_shape=(None,), vocabulary_size=10000, embedding_dim=64, units=(64,),
-                    bidirectional=False, dropout=0.0, num_classes=2) -> keras.Model:
+                    bidirectional=False, dropout=0.0, num_classes=2, name=None) -> keras.Model:
     """Stacked (optionally bidirectional) LSTM layers of `units` widths over token ids
     (`input_shape=(steps,)`, id 0 = padding) or numbers (`(steps, features)`), then a softmax
     over `num_classes` read from the last state."""
-    return _build_classifier("lstm", "lstm_classifier", input_shape, vocabulary_size,
+    name = arguments.model_name(name, "lstm_classifier")
+    return _build_classifier("lstm", name, input_shape, vocabulary_size,
                              embedding_dim, units, bidirectional, dropout, num_classes)
 
 
 @register_model(task="classification", input_kind="sequence", family="sequence_classifier",
                 tiny={"input_shape": [None, 3], "units": [8], "num_classes": 3})
 def gru_classifier(input_shape=(None,), vocabulary_size=10000, embedding_dim=64, units=(64,),
-                   bidirectional=False, dropout=0.0, num_classes=2) -> keras.Model:
+                   bidirectional=False, dropout=0.0, num_classes=2, name=None) -> keras.Model:
     """`lstm_classifier` with GRU layers: fewer parameters, often as accurate."""
-    return _build_classifier("gru", "gru_classifier", input_shape, vocabulary_size,
+    name = arguments.model_name(name, "gru_classifier")
+    return _build_classifier("gru", name, input_shape, vocabulary_size,
                              embedding_dim, units, bidirectional, dropout, num_classes)
 
 
 @register_model(task="regression", input_kind="time_series", family="forecaster",
                 tiny={"input_shape": [None, 2], "units": [8], "horizon": 3})
-def lstm_forecaster(input_shape=(None, 1), units=(32,), horizon=1, dropout=0.0) -> keras.Model:
+def lstm_forecaster(input_shape=(None, 1), units=(32,), horizon=1, dropout=0.0,
+                    name=None) -> keras.Model:
     """Stacked LSTM layers over a window of shape (steps, features), then a linear layer
     predicting the next `horizon` values of the target series: shape (batch, horizon)."""
-    return _build_forecaster("lstm", "lstm_forecaster", input_shape, units, horizon, dropout)
+    name = arguments.model_name(name, "lstm_forecaster")
+    return _build_forecaster("lstm", name, input_shape, units, horizon, dropout)
 
 
 @register_model(task="regression", input_kind="time_series", family="forecaster",
                 tiny={"input_shape": [None, 1], "units": [8, 8]})
-def gru_forecaster(input_shape=(None, 1), units=(32,), horizon=1, dropout=0.0) -> keras.Model:
+def gru_forecaster(input_shape=(None, 1), units=(32,), horizon=1, dropout=0.0,
+                    name=None) -> keras.Model:
     """`lstm_forecaster` with GRU layers."""
-    return _build_forecaster("gru", "gru_forecaster", input_shape, units, horizon, dropout)
+    name = arguments.model_name(name, "gru_forecaster")
+    return _build_forecaster("gru", name, input_shape, units, horizon, dropout)
