@@ -29,6 +29,11 @@ _PUBLIC = {
 __all__ = ["__version__", *_PUBLIC]
 
 
+# Keras' deserializer must know kerazoo's custom layers, regularizers and optimizer without
+# `import kerazoo.models`; they register once Keras is imported (see kerazoo/serializables.py).
+importlib.import_module("kerazoo.serializables").register_when_keras_is_imported()
+
+
 def __getattr__(name: str):
     if name in _PUBLIC:
         return getattr(importlib.import_module(_PUBLIC[name]), name)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import kerazoo
 
 
@@ -33,3 +35,48 @@ def test_every_module_imports_first():
                                timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert json.loads(completed.stdout.strip().splitlines()[-1]) == {}
+
+
+def fresh_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_the_cli_shows_help_and_recipes_without_tensorflow():
+    completed = fresh_python("""
+        import sys
+        from kerazoo.cli import cli
+        for args in (["--help"], ["recipes"]):
+            try:
+                cli(args, standalone_mode=False)
+            except SystemExit:
+                pass
+        print(sorted(m for m in ("keras", "tensorflow", "jax") if m in sys.modules))
+    """)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "mlp_digits" in completed.stdout
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("keras_first", [False, True])
+def test_import_kerazoo_alone_registers_its_serializables(tmp_path, keras_first):
+    """Whether Keras is imported before or after kerazoo, `import kerazoo` is enough to load
+    a model with kerazoo's layers and regularizer in safe mode."""
+    saved = tmp_path / "model.keras"
+    build = fresh_python(f"""
+        import keras, kerazoo
+        model = kerazoo.build("mlp", units=[4], schedulable=True, l2=0.1)
+        keras.Sequential([keras.Input((64,)), model]).save({str(saved)!r})
+        alex = kerazoo.build("alexnet_cifar", width_multiplier=0.0625, input_shape=(16, 16, 3))
+        alex.save({str(tmp_path / "alex.keras")!r})
+    """)
+    assert build.returncode == 0, build.stderr[-3000:]
+    imports = "import keras, kerazoo" if keras_first else "import kerazoo, keras"
+    load = fresh_python(f"""
+        {imports}
+        for name in ("model", "alex"):
+            keras.saving.load_model({str(tmp_path)!r} + f"/{{name}}.keras", safe_mode=True)
+        print("loaded")
+    """)
+    assert load.returncode == 0, load.stderr[-3000:]
+    assert "loaded" in load.stdout

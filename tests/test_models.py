@@ -165,8 +165,8 @@ def reloaded_in_fresh_process(tmp_path_factory):
         np.save(directory / f"{model_name}.expected.npy",
                 keras.ops.convert_to_numpy(model(x, training=False)))
     script = textwrap.dedent(f"""
+        import kerazoo  # alone, before Keras: enough for safe_mode loading
         import json, pathlib, numpy as np, keras
-        import kerazoo.models  # registers kerazoo's serializable layers
         directory = pathlib.Path({str(directory)!r})
         results = {{}}
         for path in sorted(directory.glob("*.keras")):
