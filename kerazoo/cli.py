@@ -75,15 +75,24 @@ def cli() -> None:
 @click.argument("pattern", default="*")
 def list_models_command(pattern: str) -> None:
     """Registered models matching PATTERN (shell wildcards), with their size at defaults."""
-    import_keras_quietly()
-    import kerazoo
+    import fnmatch
+    from importlib import metadata
 
-    rows = []
-    for name in kerazoo.list_models(pattern):
-        info = kerazoo.model_info(name)
-        rows.append({"name": name, "task": info.task, "input": info.input_kind,
-                     "family": info.family,
-                     "parameters": f"{kerazoo.build(name).count_params():,}"})
+    from kerazoo import catalog
+
+    table = catalog.stored()  # built-in models, without importing Keras (see catalog.py)
+    if metadata.entry_points(group="kerazoo.models"):  # plugins: only building tells
+        import_keras_quietly()
+        import kerazoo
+
+        table.update({name: catalog.row(name) for name in kerazoo.list_models(pattern)
+                      if name not in table})
+    rows = [{"name": name, **{column: table[name][column] for column in catalog.COLUMNS}}
+            for name in sorted(table) if fnmatch.fnmatchcase(name, pattern)]
+    for row in rows:
+        row["parameters"] = f"{row['parameters']:,}"
+        if len(row["summary"]) > 80:
+            row["summary"] = row["summary"][:77].rsplit(" ", 1)[0] + " ..."
     _print_table(rows, f"no model matches {pattern!r}")
 
 

@@ -42,11 +42,11 @@ def fresh_python(code: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
-def test_the_cli_shows_help_and_recipes_without_tensorflow():
+def test_the_cli_shows_help_recipes_and_models_without_tensorflow():
     completed = fresh_python("""
         import sys
         from kerazoo.cli import cli
-        for args in (["--help"], ["recipes"]):
+        for args in (["--help"], ["recipes"], ["list", "alexnet*"]):
             try:
                 cli(args, standalone_mode=False)
             except SystemExit:
@@ -55,6 +55,8 @@ def test_the_cli_shows_help_and_recipes_without_tensorflow():
     """)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "mlp_digits" in completed.stdout
+    # `kerazoo list` (from the stored catalog) says which alexnet is the paper's.
+    assert "62,378,344" in completed.stdout and "CPU-sized" in completed.stdout
     assert completed.stdout.strip().splitlines()[-1] == "[]"
 
 

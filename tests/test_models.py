@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import kerazoo
+from kerazoo import catalog
 from kerazoo.registry import model_registry
 
 SAMPLES = 16
@@ -88,7 +89,11 @@ def name(request) -> str:
 
 
 def test_builds_with_defaults_alone(name):
-    assert isinstance(kerazoo.build(name), keras.Model)
+    model = kerazoo.build(name)
+    assert isinstance(model, keras.Model)
+    # The stored catalog `kerazoo list` prints (it builds nothing) matches the builder.
+    assert catalog.stored().get(name) == catalog.row(name, model), (
+        "kerazoo/catalog.json is out of date: rewrite it with `python -m kerazoo.catalog`")
 
 
 def a_wrong_value(default):

@@ -74,8 +74,8 @@ def alexnet(
     groups=1,
     name=None,
 ) -> keras.Model:
-    """The paper's network at its defaults (ImageNet's 227x227x3 images, 1000 classes, full
-    widths, LRN after conv1 and conv2); `alexnet_cifar` is the CPU-sized variant.
+    """The paper's network: 227x227x3 images, 1000 classes, full widths, LRN. Its defaults
+    are ImageNet's; `alexnet_cifar` is the CPU-sized variant the recipes' sizes come from.
 
     Conv(stem) - LRN - pool - conv2 - LRN - pool - conv3 - conv4 - conv5 - pool - dense
     - dropout - dense - dropout - softmax.
@@ -150,8 +150,8 @@ def alexnet_cifar(
     groups=1,
     name=None,
 ) -> keras.Model:
-    """`alexnet` sized for CIFAR-10 on a CPU: 32x32x3 images, 10 classes, a quarter of the
-    paper's widths (1.9 M parameters); the stem shrinks to 5x5 stride 1 (see `stem_for`)."""
+    """CPU-sized alexnet: 32x32x3 images, 10 classes, a quarter of the paper's widths. The
+    stem shrinks to 5x5 stride 1 for such small images (see `stem_for`)."""
     return alexnet(input_shape, num_classes, width_multiplier, filters, dense_units,
                    activation, dropout, local_response_normalization, groups,
                    name=arguments.model_name(name, "alexnet_cifar"))
