@@ -17,6 +17,7 @@ from __future__ import annotations
 import operator
 
 import keras
+import numpy
 
 from kerazoo.errors import KerazooError
 
@@ -24,22 +25,35 @@ MOMENTUM_ATTRIBUTES = ("beta_1", "momentum")  # Adam family, then SGD / RMSprop
 
 
 class HyperparameterVariable(keras.Variable):
-    """A float hyperparameter turned variable.
+    """A float hyperparameter turned variable, with a variable's value semantics.
 
-    Some optimizers choose their code path in Python from the hyperparameter when the step
-    is traced (SGD: `if self.momentum != 0`, RMSprop: `if self.momentum > 0`). A variable
-    cannot answer that while tracing, so comparisons with a Python number answer from the
-    value the optimizer had when the swap was made: the traced path is the one the float
-    chose, while the arithmetic reads the live value.
+    Compared with a Python number, it answers from its current value, as a Keras variable's
+    elementwise `==` does for a scalar (a plain bool here, so `if` works on it). Hashing is
+    by identity, as for any mutable object whose value can change under a dict key.
+
+    One exception, while a step is traced: some optimizers choose their code path in Python
+    from the hyperparameter (SGD: `if self.momentum != 0`, RMSprop: `if self.momentum > 0`),
+    and a traced value cannot answer. There the comparison answers from the value the
+    optimizer had when the swap was made: the traced path is the one the float chose, while
+    the arithmetic reads the live value.
     """
 
     def __init__(self, value: float, name: str):
         super().__init__(float(value), dtype="float32", trainable=False, name=name)
         self.traced_value = float(value)
 
+    __hash__ = object.__hash__
+
+    def current_value(self) -> float:
+        try:
+            return float(keras.ops.convert_to_numpy(self.value))
+        except (NotImplementedError, TypeError):  # symbolic (TF graph) or traced (JAX)
+            return self.traced_value
+
     def _compare(self, other, compare, fallback):
         if isinstance(other, int | float) and not isinstance(other, bool):
-            return compare(self.traced_value, other)
+            # In the variable's float32, as Keras' elementwise comparison casts the number.
+            return bool(compare(numpy.float32(self.current_value()), numpy.float32(other)))
         return fallback(other)
 
     def __eq__(self, other):
