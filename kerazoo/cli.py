@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import tempfile
+from pathlib import Path
 
 import click
 
@@ -182,9 +183,11 @@ def _enter_multi_process_job(distribute: str | None, coordinator: str | None,
 def launch_command(recipe: str, processes: int, port: int | None, overrides: tuple[str, ...],
                    smoke: bool, tracking_uri: str | None, quiet: bool) -> None:
     """Train RECIPE data-parallel on JAX in PROCESSES local processes; rank 0 logs one run."""
-    from kerazoo.launch import launch
+    from kerazoo import distributed
+    from kerazoo.launch import JOB, launch
     from kerazoo.recipe import load_recipe
 
+    distributed.require_jax(JOB)  # one line now, not a traceback from every worker
     load_recipe(recipe, overrides, smoke=smoke)  # a mistake is one line here, not N workers'
     arguments = [item for override in overrides for item in ("--set", override)]
     arguments += ["--smoke"] * smoke + ["--quiet"] * quiet
@@ -288,9 +291,12 @@ def lr_find_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
 @click.option("--max-runs", default=50, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--plot", "plot_metric", default=None, metavar="METRIC",
               help="Also write a PNG overlaying METRIC's history across the runs.")
+@click.option("--output", "plot_output", default=None, metavar="PATH",
+              help="Where --plot writes its PNG (default: compare_METRIC.png).")
 @click.option("--tracking-uri", default=None)
 def compare_command(experiments: tuple[str, ...], sort: str | None, filter_string: str,
-                    max_runs: int, plot_metric: str | None, tracking_uri: str | None) -> None:
+                    max_runs: int, plot_metric: str | None, tracking_uri: str | None,
+                    plot_output: str | None = None) -> None:
     """Runs side by side: recipe, the params that differ, final metrics, duration."""
     from kerazoo import compare, tracking
 
@@ -298,7 +304,11 @@ def compare_command(experiments: tuple[str, ...], sort: str | None, filter_strin
     table = compare.runs_table(list(experiments), sort, filter_string, max_runs)
     _print_table(table.to_dict("records"), "no runs yet: try `kerazoo run mlp_digits`")
     if plot_metric:
-        path = compare.plot_metric(plot_metric, list(experiments), filter_string, max_runs)
+        output = Path(plot_output) if plot_output else None
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        path = compare.plot_metric(plot_metric, list(experiments), filter_string, max_runs,
+                                   output)
         click.echo(f"wrote {path}")
 
 

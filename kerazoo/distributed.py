@@ -143,6 +143,19 @@ class DataParallel(Replicas):
             lambda tensor: tf.concat([tensor] * copies, axis=0), batch))
 
 
+JAX_INSTALL = "pip install 'kerazoo[jax]'"
+
+
+def require_jax(what: str) -> None:
+    """One clear line, before anything starts, when `what` needs JAX and it cannot be
+    imported (a worker would otherwise fail with a traceback)."""
+    try:
+        import jax  # noqa: F401
+    except ImportError as error:
+        raise KerazooError(f"{what} needs JAX, which cannot be imported here ({error}); "
+                           f"install it with: {JAX_INSTALL}") from None
+
+
 def replicas_for(strategy: str) -> Replicas:
     """The placement `train.distribute` asks for, checked against the Keras backend."""
     import keras
@@ -156,6 +169,7 @@ def replicas_for(strategy: str) -> Replicas:
         return Mirrored()
     if strategy == "data_parallel":
         if backend != "jax":
+            require_jax("train.distribute: 'data_parallel'")
             raise KerazooError(f"train.distribute: 'data_parallel' needs the JAX backend "
                                f"(KERAS_BACKEND=jax); on {backend} use 'mirrored'. Received: "
                                f"train.distribute={strategy!r}")

@@ -18,10 +18,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kerazoo import distributed
 from kerazoo.errors import KerazooError
 
 LOOPBACK = "127.0.0.1"
 STOP_GRACE_SECONDS = 10
+
+
+JOB = "kerazoo launch (data-parallel JAX processes)"
 
 
 def free_port() -> int:
@@ -108,6 +112,7 @@ def launch(recipe: str, processes: int, run_arguments: list[str], port: int | No
     if processes < 1:
         raise KerazooError(f"--processes must be a positive integer. "
                            f"Received: --processes={processes}")
+    distributed.require_jax(JOB)
     port = port or free_port()
     environment = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONUNBUFFERED": "1"}
     commands = {f"rank {rank}": worker_command(recipe, rank, processes, port, run_arguments)

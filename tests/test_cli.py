@@ -30,6 +30,11 @@ def test_run_then_compare(tracking_uri, tmp_path):
     assert compared.returncode == 0, compared.stderr
     assert "mlp_digits" in compared.stdout and "test_accuracy" in compared.stdout
     assert (tmp_path / "compare_val_loss.png").stat().st_size > 1000
+    chosen = tmp_path / "figures" / "loss.png"
+    compared = run_cli("compare", "--plot", "val_loss", "--output", str(chosen))
+    assert compared.returncode == 0, compared.stderr
+    assert compared.stdout.strip().splitlines()[-1] == f"wrote {chosen}"
+    assert chosen.stat().st_size > 1000
 
 
 @pytest.mark.parametrize("args, fragments", [
