@@ -49,6 +49,19 @@ def test_per_epoch_schedule_with_a_plain_function():
     assert [logs["learning_rate"] for logs in recorder.logs] == pytest.approx([0.1, 0.2, 0.3])
 
 
+def test_a_keras_learning_rate_schedule_is_accepted_and_logged_as_floats():
+    """Keras' own schedules return tensors; the callback logs (and History keeps) floats."""
+    model = constant_gradient_model(keras.optimizers.SGD(0.5))
+    cosine = keras.optimizers.schedules.CosineDecay(1e-3, 100)
+    history = model.fit(*ones_data(), batch_size=2, epochs=EPOCHS, verbose=0,
+                        callbacks=[LRScheduler(cosine, per="batch")]).history
+    rates = [1e-3 * 0.5 * (1 + math.cos(math.pi * step / 100)) for step in range(STEPS * EPOCHS)]
+    assert weight(model) == pytest.approx(sum(rates), rel=1e-5)
+    logged = history["learning_rate"]
+    assert all(type(value) is float for value in logged)
+    assert logged == pytest.approx([rates[STEPS * (epoch + 1) - 1] for epoch in range(EPOCHS)])
+
+
 def test_momentum_schedule_drives_sgd_velocity():
     model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
     momenta = [0.9, 0.0, 0.5]

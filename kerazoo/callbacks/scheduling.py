@@ -47,8 +47,15 @@ class ScheduledValues(keras.callbacks.Callback):
         raise NotImplementedError
 
     def bind(self, key: str, spec: Any) -> Callable[[float], float]:
-        """The schedule for `key` as a function of the step; `total_steps` comes from fit."""
-        return schedules.resolve(spec, argument=key, total_steps=self.total_steps())
+        """The schedule for `key` as a function of the step; `total_steps` comes from fit.
+
+        A schedule that answers with tensors (a Keras `LearningRateSchedule`) is read into
+        floats: `logs` and History hold numbers, and on JAX a tensor kept in `logs` may be
+        an array the compiled step donates (deleted) afterwards."""
+        schedule = schedules.resolve(spec, argument=key, total_steps=self.total_steps())
+        if isinstance(schedule(0), int | float):
+            return schedule
+        return lambda step: float(keras.ops.convert_to_numpy(schedule(step)))
 
     def release(self) -> None:
         """Undo what `targets` set up (called at the end of training)."""
