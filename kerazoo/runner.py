@@ -521,7 +521,9 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
                 metrics = evaluate(prepared)
                 metrics.update(run_reports(run, prepared, metrics, figures / "reports",
                                            painter))
-                run.log_metrics(metrics, step=recipe.train.epochs, flush=True)
+                # At the last epoch trained: early stopping may end before train.epochs.
+                trained = len(history.get("loss", ())) or recipe.train.epochs
+                run.log_metrics(metrics, step=trained, flush=True)
                 if recipe.outputs.model_file:
                     path = run_dir / recipe.outputs.model_file
                     path.parent.mkdir(parents=True, exist_ok=True)
