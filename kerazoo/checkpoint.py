@@ -172,8 +172,8 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
             temporary = self.directory / "random_state.tmp.npz"
             np.savez(temporary, **states)
             temporary.replace(self._random_state_path(epoch))
-            self._current_epoch, self._last_batch_seen = epoch, 0
-            self._save_model()
+            # BackupAndRestore's own epoch-end save (save_freq="epoch"), for `epoch` epochs.
+            keras.callbacks.BackupAndRestore.on_epoch_end(self, epoch - 1)
             # Keep this epoch's and the previous write's: the weights on disk are one of the two.
             for stale in self.directory.glob("random_state_epoch*.npz"):
                 stale_epoch = int(stale.stem.removeprefix("random_state_epoch"))

@@ -23,6 +23,8 @@ from collections.abc import Callable
 
 import keras
 
+from kerazoo import keras_internals
+
 
 def step_reads_only_its_state() -> bool:
     """Whether the compiled step sees only model and optimizer variables (JAX)."""
@@ -33,8 +35,7 @@ def syncer(model: keras.Model) -> Callable[[], object]:
     """What writes the state a JAX `fit` carries back into the variables (a no-op elsewhere,
     and at epoch boundaries); the next step then reads the variables, assignments included.
     Looked up once, for callbacks that sync before every batch."""
-    state_sync = getattr(model, "jax_state_sync", None)
-    return state_sync if state_sync is not None else (lambda: None)
+    return keras_internals.state_syncer(model)
 
 
 def sync(model: keras.Model) -> None:
@@ -60,25 +61,16 @@ def join_state(owner, variables: list[keras.Variable]) -> list[keras.Variable]:
     """Make `variables` part of the state of `owner` (a model or an optimizer) where the
     compiled step needs it; returns those that joined, for `leave_state`.
 
-    Keras locks a built layer's list of variables against new entries; the lock is lifted for
-    the moment of joining and put back, as Keras itself does when it untracks a variable.
+    Keras has no public way to do this (see `keras_internals.track_variables`).
     """
     if not step_reads_only_its_state():
         return []
     known = {id(variable) for variable in owner.variables}
     joining = [variable for variable in variables if id(variable) not in known]
-    tracker = owner._tracker
-    was_locked = tracker.locked
-    tracker.unlock()
-    try:
-        for variable in joining:
-            owner._track_variable(variable)
-    finally:
-        if was_locked:
-            tracker.lock()
+    keras_internals.track_variables(owner, joining)
     return joining
 
 
 def leave_state(owner, variables: list[keras.Variable]) -> None:
     for variable in variables:
-        owner._untrack_variable(variable)
+        keras_internals.untrack_variable(owner, variable)

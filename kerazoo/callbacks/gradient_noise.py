@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import keras
 
-from kerazoo import schedules
+from kerazoo import keras_internals, schedules
 
 
 @keras.saving.register_keras_serializable(package="kerazoo")
@@ -44,12 +44,12 @@ class GradientNoiseOptimizer(keras.optimizers.Optimizer):
         if not self.inner_optimizer.built:
             self.inner_optimizer.build(var_list)
         # The seed's state must travel with the optimizer state through JAX's pure step.
-        self._track_variable(self.seed_generator.state)
+        keras_internals.track_optimizer_variable(self, self.seed_generator.state)
         super().build(var_list)
 
     @property
     def variables(self):
-        return self._variables + self.inner_optimizer.variables
+        return [*super().variables, *self.inner_optimizer.variables]
 
     def apply(self, grads, trainable_variables=None):
         if not self.built:

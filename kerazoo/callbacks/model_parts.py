@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import keras
 
+from kerazoo import keras_internals
+
 
 def all_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """Every layer inside `model`, nested models and layers-within-layers included, once."""
-    return list(model._flatten_layers(include_self=False, recursive=True))
+    return keras_internals.all_layers(model)
 
 
 def layers_of_type(model: keras.Model, kind: type, names: list[str] | None = None) -> list:

@@ -19,6 +19,7 @@ import operator
 import keras
 import numpy
 
+from kerazoo import keras_internals
 from kerazoo.errors import KerazooError
 
 MOMENTUM_ATTRIBUTES = ("beta_1", "momentum")  # Adam family, then SGD / RMSprop
@@ -125,7 +126,7 @@ class HyperparameterSwap:
         self._swapped[name] = variable
         # Assigning a variable to an optimizer attribute also tracks it as optimizer state,
         # which JAX's pure step needs (see fit_state); `restore` untracks it.
-        setattr(self.optimizer, name, variable)
+        keras_internals.hold_hyperparameter_in_variable(self.optimizer, name, variable)
         # The step traced so far baked the float in; trace anew with the variable.
         self.model.make_train_function(force=True)
         return variable
@@ -134,7 +135,7 @@ class HyperparameterSwap:
         """Put floats back (the last values reached), so configs and saving are unchanged."""
         for name, variable in self._swapped.items():
             setattr(self.optimizer, name, float(keras.ops.convert_to_numpy(variable)))
-            self.optimizer._untrack_variable(variable)
+            keras_internals.untrack_variable(self.optimizer, variable)
         if self._swapped:
             self.model.train_function = None  # the next fit traces with the floats
         self._swapped = {}
