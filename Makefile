@@ -65,6 +65,7 @@ compare: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/callbacks.py
+	$(BIN)/python bench/startup.py
 
 # Sweep throughput with 1 and 2 workers, data-parallel step time with 1 and 2 JAX processes.
 bench-scale: $(STAMP)
