@@ -3,9 +3,11 @@
 
 `import kerazoo` must stay cheap (`kerazoo --help` never loads TensorFlow), and Keras only
 imports `keras*` modules while deserializing, so the registering modules are imported as
-soon as Keras is: now, when it already is, or right after its own import finishes, through
-a one-shot import-system finder (the standard `sys.meta_path` hook; nothing of Keras is
-patched). A process that never imports Keras never pays for it.
+soon as Keras is: now, when it already is, or once its import finishes, through an
+import-system finder (the standard `sys.meta_path` hook; nothing of Keras is patched). When
+a kerazoo module imported Keras at its top, registering waits until no kerazoo module is
+half imported (registering imports kerazoo modules that need them whole), which the finder
+sees as each kerazoo module's import ends. A process that never imports Keras never pays.
 """
 
 from __future__ import annotations
@@ -29,36 +31,59 @@ def register() -> None:
         importlib.import_module(module)
 
 
-class _RegisteringLoader(importlib.abc.Loader):
-    """Keras' own loader, then `register()`; everything else is the wrapped loader's."""
+def _half_imported_kerazoo_modules(besides: str) -> list[str]:
+    return [name for name, module in list(sys.modules.items())
+            if (name == "kerazoo" or name.startswith("kerazoo.")) and name != besides
+            and getattr(getattr(module, "__spec__", None), "_initializing", False)]
 
-    def __init__(self, loader):
-        self._loader = loader
 
-    def __getattr__(self, name):  # resource readers and the like stay Keras' loader's
-        return getattr(self._loader, name)
+class _ThenTell(importlib.abc.Loader):
+    """A module's own loader, then `finder.imported(name)`; everything else is the wrapped
+    loader's (resource readers, sources)."""
+
+    def __init__(self, loader, finder: _RegisterAfterKeras, name: str):
+        self._loader, self._finder, self._name = loader, finder, name
+
+    def __getattr__(self, attribute):
+        return getattr(self._loader, attribute)
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        register()
+        self._finder.imported(self._name)
 
 
-class _AfterKerasImport(importlib.abc.MetaPathFinder):
+class _RegisterAfterKeras(importlib.abc.MetaPathFinder):
+    """Watches the imports of keras and of kerazoo's modules until it has registered."""
+
+    def __init__(self):
+        self.keras_imported = False
+        self._looking_up = False
+
     def find_spec(self, fullname, path, target=None):
-        if fullname != "keras":
+        if self._looking_up or not (fullname == "keras" or fullname.startswith("kerazoo.")):
             return None
-        sys.meta_path.remove(self)  # one shot, and the lookup below must not find us again
-        spec = importlib.util.find_spec("keras")
+        self._looking_up = True  # the lookup below goes through sys.meta_path again
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._looking_up = False
         if spec is not None and spec.loader is not None:
-            spec.loader = _RegisteringLoader(spec.loader)
+            spec.loader = _ThenTell(spec.loader, self, fullname)
         return spec
+
+    def imported(self, name: str) -> None:
+        self.keras_imported = self.keras_imported or name == "keras"
+        if self.keras_imported and not _half_imported_kerazoo_modules(besides=name):
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+                register()
 
 
 def register_when_keras_is_imported() -> None:
     if "keras" in sys.modules:
         register()
-    elif not any(isinstance(finder, _AfterKerasImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _AfterKerasImport())
+    elif not any(isinstance(finder, _RegisterAfterKeras) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _RegisterAfterKeras())
