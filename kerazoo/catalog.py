@@ -42,12 +42,11 @@ def row(name: str, model=None) -> dict:
 
 
 def write() -> Path:
-    import kerazoo
+    from kerazoo.registry import list_models, model_registry
 
     path = Path(__file__).with_name("catalog.json")
-    table = {name: row(name) for name in kerazoo.list_models()
-             if kerazoo.registry.model_registry.get(name).function.__module__.startswith(
-                 "kerazoo.")}
+    table = {name: row(name) for name in list_models()  # built-ins only, not plugins
+             if model_registry.get(name).function.__module__.startswith("kerazoo.")}
     path.write_text(json.dumps(table, indent=1) + "\n")
     return path
 
