@@ -404,3 +404,26 @@ def find_run(run_id: str):
 def metric_history(run_id: str, key: str) -> list[tuple[int, float]]:
     history = mlflow.MlflowClient().get_metric_history(run_id, key)
     return sorted((metric.step, metric.value) for metric in history)
+
+
+# --- logged models ------------------------------------------------------------------------------
+
+def run_model_uri(run_id: str) -> str:
+    """`runs:/RUN_ID/NAME` of the model that run `run_id` logged (named after its recipe)."""
+    run = find_run(run_id)
+    outputs = run.outputs.model_outputs if run.outputs else []
+    if not outputs:
+        raise KerazooError(f"run {run_id} ({run.info.status}) logged no model; a run logs its "
+                           "model when it finishes")
+    model = mlflow.MlflowClient().get_logged_model(outputs[-1].model_id)
+    return f"runs:/{run_id}/{model.name}"
+
+
+def check_model_uri(uri: str) -> None:
+    """A one-line KerazooError unless `uri` names a model MLflow can load."""
+    try:
+        mlflow.models.get_model_info(uri)
+    except Exception as error:  # MLflow raises several kinds for a missing model
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise KerazooError(f"no model {uri!r} in the tracking store "
+                           f"{mlflow.get_tracking_uri()!r}: {message}") from None
