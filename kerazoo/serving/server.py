@@ -59,10 +59,12 @@ def command(uri: str, port: int) -> list[str]:
 
 def serve(model: str, port: int, tracking_uri: str | None = None) -> NoReturn:
     """Replace this process with MLflow's scoring server for MODEL."""
+    check_port_free(port)
+    # A download progress bar per artifact says nothing here, and would break one-line errors.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     store = tracking.tracking_uri(tracking_uri)
     tracking.prepare_store(store)
     uri = model_uri(model)
-    check_port_free(port)
     bin_folder = str(Path(sys.executable).parent)
     environment = {**os.environ, "MLFLOW_TRACKING_URI": store,
                    "PATH": os.pathsep.join([bin_folder, os.environ.get("PATH", "")])}
