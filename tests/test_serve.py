@@ -101,7 +101,6 @@ def serve_and_post(model: str, rows: np.ndarray, log: Path) -> list:
             process.wait()
 
 
-@pytest.mark.slow
 def test_a_served_classifier_answers_labels_and_probabilities(client, tmp_path):
     """mlp_digits, served by its recipe name: the registered version with alias `best`."""
     result = run_recipe(load_recipe("mlp_digits", smoke=True), smoke=True, verbose=0)
@@ -118,7 +117,6 @@ def test_a_served_classifier_answers_labels_and_probabilities(client, tmp_path):
                                expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.slow
 def test_a_served_autoencoder_answers_its_reconstructions(tmp_path):
     """dae_digits, served by its run id; a model with kerazoo's Corruption layer."""
     result = run_recipe(load_recipe("dae_digits", smoke=True), smoke=True, verbose=0)
