@@ -333,7 +333,11 @@ class TrackedRun:
         metadata = {kerazoo_pyfunc.KERAS_MODULES: modules} if modules else {}
         if class_names is not None:
             metadata[kerazoo_pyfunc.CLASS_NAMES] = [str(name) for name in class_names]
-        answers = kerazoo_pyfunc.KerasPredictor(logged, class_names).predict(example_inputs)
+        # A direct call, not predict(): predict() on NumPy builds a tf.data pipeline whose
+        # TF 2.21 graph makes the runtime print a spurious NodeDef error, and it cannot gather
+        # outputs that span other processes' devices (a multi-process JAX run).
+        outputs = logged(example_inputs, training=False)
+        answers = kerazoo_pyfunc.KerasPredictor(logged, class_names).answers(outputs)
         Model.log(artifact_path=None, name=name, flavor=KerasWithKerazooPyfunc,
                   flavor_name="keras", model=logged, metadata=metadata,
                   signature=infer_signature(example_inputs, answers),

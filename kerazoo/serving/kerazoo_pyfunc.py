@@ -49,8 +49,11 @@ class KerasPredictor:
     def predict(self, data, params=None):
         index = data.index if isinstance(data, pd.DataFrame) else None
         inputs = data.to_numpy() if isinstance(data, pd.DataFrame) else data
-        outputs = keras.tree.map_structure(
-            keras.ops.convert_to_numpy, self.model.predict(inputs, verbose=0))
+        return self.answers(self.model.predict(inputs, verbose=0), index)
+
+    def answers(self, outputs, index=None):
+        """What `predict` answers, given the model's outputs."""
+        outputs = keras.tree.map_structure(keras.ops.convert_to_numpy, outputs)
         if self.class_names is not None:
             return self.labelled(outputs, index)
         if index is not None and isinstance(outputs, np.ndarray) and outputs.ndim == 2:
