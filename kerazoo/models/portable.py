@@ -31,12 +31,13 @@ from kerazoo.regularizers import ScheduledL1L2
 # The copy computes the same numbers through the same kernels; only float rounding in a
 # regrouped graph could differ, far below this.
 TOLERANCE = 1e-6
+REPLACED = (Corruption, ScheduledDropout, RepeatAlongSteps)
 
 
 def portable_copy(model: keras.Model, example_inputs: Any) -> keras.Model:
     """`model` with kerazoo's objects replaced by Keras' own, its weights, and its compile
     settings; raises if its outputs on `example_inputs` differ from the original's."""
-    if not any(_replacement(layer) is not None or _scheduled_config(layer.get_config())
+    if not any(isinstance(layer, REPLACED) or _scheduled_config(layer.get_config())
                for layer in _all_layers(model)):
         return model
     copy = keras.models.clone_model(model, clone_function=_clone_layer,
@@ -71,21 +72,14 @@ def modules_needed(model: keras.Model) -> list[str]:
 
 
 def _all_layers(model: keras.Model):
-    return model._flatten_layers(include_self=False, recursive=True)
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
 
 
 def _clone_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
-    if isinstance(layer, RepeatAlongSteps):
-        return layer  # never called: `_call_layer` puts built-in layers in its place
-    replacement = _replacement(layer)
-    if replacement is not None:
-        return replacement
-    return layer.__class__.from_config(_scheduled_config(layer.get_config())
-                                       or layer.get_config())
-
-
-def _replacement(layer: keras.layers.Layer) -> keras.layers.Layer | None:
-    """The built-in layer computing what `layer` computes at inference, or None."""
+    """The built-in layer computing what `layer` computes at inference, or a plain clone."""
     if isinstance(layer, Corruption):
         return keras.layers.Identity(name=layer.name)
     if isinstance(layer, ScheduledDropout):
@@ -93,8 +87,9 @@ def _replacement(layer: keras.layers.Layer) -> keras.layers.Layer | None:
         return keras.layers.Dropout(config["rate"], noise_shape=config["noise_shape"],
                                     seed=config["seed"], name=layer.name)
     if isinstance(layer, RepeatAlongSteps):
-        return layer  # see _call_layer
-    return None
+        return layer  # never called: `_call_layer` puts built-in layers in its place
+    config = layer.get_config()
+    return layer.__class__.from_config(_scheduled_config(config) or config)
 
 
 def _call_layer(layer: keras.layers.Layer, *args, **kwargs):
