@@ -312,6 +312,19 @@ def compare_command(experiments: tuple[str, ...], sort: str | None, filter_strin
         click.echo(f"wrote {path}")
 
 
+@cli.command("serve")
+@click.argument("model")
+@click.option("--port", type=click.IntRange(1, 65535), default=5001, show_default=True,
+              help="Port on 127.0.0.1 (5000 is the tracking UI's).")
+@click.option("--tracking-uri", default=None)
+def serve_command(model: str, port: int, tracking_uri: str | None) -> None:
+    """Serve MODEL with MLflow's scoring server: a run id, runs:/..., models:/..., or a
+    recipe name (its registered best version). POST rows to /invocations."""
+    from kerazoo.serving.server import serve
+
+    serve(model, port, tracking_uri)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and exit status 2 for user mistakes."""
     try:

@@ -244,7 +244,8 @@ class LocalRun:
     set_tags = log_params = log_metrics = flush = log_text = log_artifact = _nothing
     log_artifacts = log_figure = _nothing
 
-    def log_keras_model(self, model, example_inputs, name: str = "model") -> None:
+    def log_keras_model(self, model, example_inputs, name: str = "model",
+                        class_names: list[str] | None = None) -> None:
         from kerazoo.tracking import inputs_by_name
 
         model(inputs_by_name(model, example_inputs), training=False)

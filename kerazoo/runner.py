@@ -528,7 +528,8 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
                     path = run_dir / recipe.outputs.model_file
                     path.parent.mkdir(parents=True, exist_ok=True)
                     prepared.model.save(path)
-                run.log_keras_model(prepared.model, _examples(prepared.data.test.x))
+                run.log_keras_model(prepared.model, _examples(prepared.data.test.x),
+                                    name=recipe.name, class_names=class_names(prepared))
                 figure_errors = painter.wait()
             except BaseException:
                 painter.abandon()  # nothing may still be drawing into the folder as it goes
@@ -538,6 +539,17 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         with contextlib.suppress(OSError):  # the state was for resuming; nothing else to keep
             run_dir.rmdir()
         return RunResult(run.run_id, metrics, history, prepared.model, prepared.data)
+
+
+def class_names(prepared: Prepared) -> list[str] | None:
+    """A classifier's class names, which its logged model answers with: its data's (digits,
+    Fashion-MNIST, shapes), else the class indices; None for other tasks."""
+    if model_info(prepared.recipe.model.name).task != "classification":
+        return None
+    names = prepared.data.extras.get("class_names")
+    if names is None:
+        names = range(prepared.model.output_shape[-1])
+    return [str(name) for name in names]
 
 
 def _examples(x, count: int = 5):

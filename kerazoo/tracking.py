@@ -132,8 +132,10 @@ def inputs_by_name(model, inputs: Any) -> Any:
 
 
 @functools.cache
-def pip_requirements() -> tuple[str, ...]:
-    """Pinned requirements for logged models, given explicitly so MLflow need not infer them."""
+def pip_requirements(modules: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Pinned requirements for logged models, given explicitly so MLflow need not infer them:
+    Keras, its backend, MLflow, and the distributions of `modules` (those a model's custom
+    objects come from, e.g. kerazoo for a model with LocalResponseNormalization)."""
     import keras
 
     names = ["keras", "mlflow"]
@@ -142,6 +144,10 @@ def pip_requirements() -> tuple[str, ...]:
         names.append("tensorflow-cpu" if _installed("tensorflow-cpu") else "tensorflow")
     elif backend == "jax":
         names += ["jax", "jaxlib"]
+    distributions = importlib.metadata.packages_distributions()
+    for module in modules:
+        names += [name for name in distributions.get(module.split(".")[0], [])
+                  if name not in names]
     return tuple(f"{name}=={importlib.metadata.version(name)}" for name in names
                  if _installed(name))
 
@@ -152,6 +158,36 @@ def _installed(name: str) -> bool:
     except importlib.metadata.PackageNotFoundError:
         return False
     return True
+
+
+class KerasWithKerazooPyfunc:
+    """A flavor for `mlflow.models.Model.log`: MLflow's Keras flavor, whose python_function
+    flavor is kerazoo's loader (`kerazoo.serving.kerazoo_pyfunc`) instead of MLflow's.
+
+    The loader is copied into the model's code/ folder, which MLflow puts on `sys.path`
+    before importing it (the flavor's `code`), so it loads without kerazoo installed.
+    `pyfunc.add_to_model` is MLflow's way for a flavor to say how it loads as a pyfunc.
+    """
+
+    CODE_FOLDER = "code"
+
+    @classmethod
+    def save_model(cls, path: str, mlflow_model, model, **kwargs) -> None:
+        import shutil
+
+        from mlflow import pyfunc
+
+        from kerazoo.serving import kerazoo_pyfunc
+
+        mlflow.keras.save_model(model, path, mlflow_model=mlflow_model, **kwargs)
+        code = Path(path) / cls.CODE_FOLDER
+        code.mkdir()
+        shutil.copy(kerazoo_pyfunc.__file__, code / "kerazoo_pyfunc.py")
+        environment = mlflow_model.flavors[pyfunc.FLAVOR_NAME][pyfunc.ENV]
+        pyfunc.add_to_model(mlflow_model, loader_module="kerazoo_pyfunc",
+                            code=cls.CODE_FOLDER, conda_env=environment["conda"],
+                            python_env=environment["virtualenv"])
+        mlflow_model.save(str(Path(path) / "MLmodel"))
 
 
 class TrackedRun:
@@ -272,20 +308,40 @@ class TrackedRun:
         self._safely(f"log {artifact_file}", mlflow.log_figure, figure, artifact_file,
                      save_kwargs=save_kwargs)
 
-    def log_keras_model(self, model, example_inputs: Any,
-                        name: str = "model") -> None:
-        """Log the model in MLflow's Keras format with a signature inferred from examples."""
-        import keras
-        from mlflow.models import infer_signature
+    def log_keras_model(self, model, example_inputs: Any, name: str = "model",
+                        class_names: list[str] | None = None) -> None:
+        """Log the model so that it loads and serves where kerazoo is not installed.
+
+        What is logged is `kerazoo.models.portable`'s copy (Keras' own layers in place of
+        kerazoo's), in MLflow's Keras format, with kerazoo's python_function flavor
+        (`kerazoo.serving.kerazoo_pyfunc`, travelling in the model's code/ folder): given
+        `class_names`, it answers each row with a label and the classes' probabilities. The
+        signature is inferred from the examples and those answers.
+        """
+        self._safely("log the model", self._log_keras_model, model, example_inputs, name,
+                     class_names)
+
+    def _log_keras_model(self, model, example_inputs, name, class_names) -> None:
+        from mlflow.models import Model, infer_signature
+
+        from kerazoo.models.portable import modules_needed, portable_copy
+        from kerazoo.serving import kerazoo_pyfunc
 
         example_inputs = inputs_by_name(model, example_inputs)
+        logged = portable_copy(model, example_inputs)
+        modules = modules_needed(logged)
+        metadata = {kerazoo_pyfunc.KERAS_MODULES: modules} if modules else {}
+        if class_names is not None:
+            metadata[kerazoo_pyfunc.CLASS_NAMES] = [str(name) for name in class_names]
         # A direct call, not predict(): predict() on NumPy builds a tf.data pipeline whose
-        # TF 2.21 graph makes the runtime print a spurious NodeDef error.
-        outputs = keras.tree.map_structure(keras.ops.convert_to_numpy,
-                                           model(example_inputs, training=False))
-        self._safely("log the model", mlflow.keras.log_model, model, name=name,
-                     signature=infer_signature(example_inputs, outputs),
-                     pip_requirements=list(pip_requirements()))
+        # TF 2.21 graph makes the runtime print a spurious NodeDef error, and it cannot gather
+        # outputs that span other processes' devices (a multi-process JAX run).
+        outputs = logged(example_inputs, training=False)
+        answers = kerazoo_pyfunc.KerasPredictor(logged, class_names).answers(outputs)
+        Model.log(artifact_path=None, name=name, flavor=KerasWithKerazooPyfunc,
+                  flavor_name="keras", model=logged, metadata=metadata,
+                  signature=infer_signature(example_inputs, answers),
+                  pip_requirements=list(pip_requirements(tuple(modules))))
 
     def callback(self, history: dict[str, list[float]] | None = None,
                  flush_at_train_end: bool = True):
@@ -352,3 +408,26 @@ def find_run(run_id: str):
 def metric_history(run_id: str, key: str) -> list[tuple[int, float]]:
     history = mlflow.MlflowClient().get_metric_history(run_id, key)
     return sorted((metric.step, metric.value) for metric in history)
+
+
+# --- logged models ------------------------------------------------------------------------------
+
+def run_model_uri(run_id: str) -> str:
+    """`runs:/RUN_ID/NAME` of the model that run `run_id` logged (named after its recipe)."""
+    run = find_run(run_id)
+    outputs = run.outputs.model_outputs if run.outputs else []
+    if not outputs:
+        raise KerazooError(f"run {run_id} ({run.info.status}) logged no model; a run logs its "
+                           "model when it finishes")
+    model = mlflow.MlflowClient().get_logged_model(outputs[-1].model_id)
+    return f"runs:/{run_id}/{model.name}"
+
+
+def check_model_uri(uri: str) -> None:
+    """A one-line KerazooError unless `uri` names a model MLflow can load."""
+    try:
+        mlflow.models.get_model_info(uri)
+    except Exception as error:  # MLflow raises several kinds for a missing model
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise KerazooError(f"no model {uri!r} in the tracking store "
+                           f"{mlflow.get_tracking_uri()!r}: {message}") from None

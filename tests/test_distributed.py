@@ -25,7 +25,8 @@ SMALL = ("--smoke", "--quiet", "--set", "train.epochs=2")
 
 
 def logged_weights(run) -> list[np.ndarray]:
-    return mlflow.keras.load_model(f"runs:/{run.info.run_id}/model").get_weights()
+    name = run.data.tags["kerazoo.recipe"]  # the logged model is named after the recipe
+    return mlflow.keras.load_model(f"runs:/{run.info.run_id}/{name}").get_weights()
 
 
 def assert_same_weights(first, second, tolerance: float = 1e-6) -> None:

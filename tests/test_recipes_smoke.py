@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
+from kerazoo.data.splits import take
 from kerazoo.errors import KerazooError
 from kerazoo.recipe import RECIPES_DIR, load_recipe
 from kerazoo.registry import model_info
 from kerazoo.runner import run_recipe
+from kerazoo.tracking import inputs_by_name
+from tests.fresh_python import FreshPython
 
 RECIPES = sorted(path.stem for path in RECIPES_DIR.glob("*.yaml"))
 
@@ -27,6 +31,13 @@ EXPECTED = {
 }
 ANOMALY = ({"anomaly_scores.png", "roc_curve.png"},
            {"test_roc_auc", "test_anomaly_recall", "test_false_alarm_rate"})
+
+
+@pytest.fixture(scope="module")
+def fresh_python(tmp_path_factory):
+    worker = FreshPython(tmp_path_factory.mktemp("fresh_python"))
+    yield worker
+    worker.close()
 
 
 def smoke_run(name: str):
@@ -55,8 +66,9 @@ def test_recipe_states_seed_quality_and_smoke(name):
 
 
 @pytest.mark.parametrize("name", RECIPES)
-def test_smoke_run_logs_reports(name, client):
+def test_smoke_run_logs_reports(name, client, fresh_python, tracking_uri, tmp_path):
     recipe, result = smoke_run(name)
+    assert_logged_model_loads_anywhere(recipe, result, fresh_python, tracking_uri, tmp_path)
     run = client.get_run(result.run_id)
     assert run.info.status == "FINISHED"
     assert run.data.tags["kerazoo.smoke"] == "true"
@@ -75,6 +87,29 @@ def test_smoke_run_logs_reports(name, client):
 
     quality = recipe.quality.metric
     assert quality in run.data.metrics, f"{name}'s floor names {quality}, never logged"
+
+
+def assert_logged_model_loads_anywhere(recipe, result, fresh_python, tracking_uri, cwd):
+    """The run's logged model, named after its recipe, loads in a process that never
+    imported kerazoo, both ways, and predicts there what the trained model predicted here;
+    a classifier's pyfunc answers with the class names and probabilities."""
+    model = result.model
+    inputs = inputs_by_name(model, take(result.data.test.x, slice(0, 8)))
+    expected = np.asarray(model(inputs, training=False))
+    report, answers = fresh_python.load_and_predict(
+        f"runs:/{result.run_id}/{recipe.name}", tracking_uri, cwd,
+        inputs if isinstance(inputs, dict) else {"x": inputs})
+    assert report["kerazoo_modules"] == []
+    assert report["model_class"].startswith("keras.")
+    np.testing.assert_allclose(answers["keras"], expected, rtol=1e-5, atol=1e-6)
+    if model_info(recipe.model.name).task == "classification":
+        names = result.data.extras.get("class_names") or range(expected.shape[-1])
+        names = [str(name) for name in names]
+        assert answers["class_order"].tolist() == names
+        assert answers["labels"].tolist() == [names[i] for i in expected.argmax(axis=1)]
+        np.testing.assert_allclose(answers["probabilities"], expected, rtol=1e-5, atol=1e-6)
+    else:
+        np.testing.assert_allclose(answers["pyfunc"], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_language_model_logs_bits_per_character_each_epoch(client):

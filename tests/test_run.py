@@ -13,6 +13,7 @@ import pytest
 from kerazoo.recipe import load_recipe
 from kerazoo.registry import callback_registry, register_callback
 from kerazoo.runner import run_recipe
+from kerazoo.serving import server
 
 EPOCHS = 4
 
@@ -77,13 +78,28 @@ def test_artifacts_include_model_plot_and_recipe(finished):
 def test_logged_model_predicts_the_same_classes(finished):
     result, client = finished
     mlflow.set_tracking_uri(client.tracking_uri)  # runs:/ URIs resolve against the global one
-    loaded = mlflow.keras.load_model(f"runs:/{result.run_id}/model")
+    loaded = mlflow.keras.load_model(f"runs:/{result.run_id}/mlp_digits")
     x = result.data.test.x
-    expected = result.model.predict(x, verbose=0).argmax(axis=1)
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0).argmax(axis=1), expected)
-    pyfunc = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model")
+    expected = result.model.predict(x, verbose=0)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0).argmax(axis=1),
+                                  expected.argmax(axis=1))
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/mlp_digits")
     assert pyfunc.metadata.signature is not None
-    np.testing.assert_array_equal(np.asarray(pyfunc.predict(x)).argmax(axis=1), expected)
+    answers = pyfunc.predict(x)  # the digit's name and every class's probability
+    assert answers["label"].tolist() == [str(digit) for digit in expected.argmax(axis=1)]
+    assert list(answers["probabilities"][0]) == [str(digit) for digit in range(10)]
+    np.testing.assert_allclose([list(row.values()) for row in answers["probabilities"]],
+                               expected, rtol=1e-5, atol=1e-6)
+
+
+def test_logged_model_is_named_after_the_recipe(finished):
+    result, client = finished
+    run = client.get_run(result.run_id)
+    (model,) = client.search_logged_models(
+        [run.info.experiment_id], filter_string=f"source_run_id = '{result.run_id}'")
+    assert model.name == "mlp_digits"
+    mlflow.set_tracking_uri(client.tracking_uri)
+    assert server.model_uri(result.run_id) == f"runs:/{result.run_id}/mlp_digits"
 
 
 class Explode(keras.callbacks.Callback):

@@ -142,7 +142,7 @@ def test_a_recipe_run_lands_on_the_server(on_server):
     assert run.info.artifact_uri.startswith("mlflow-artifacts:")
     assert {"plots", "recipe.yaml"} <= {
         item.path for item in on_server.list_artifacts(run.info.run_id)}
-    model = mlflow.keras.load_model(f"runs:/{run.info.run_id}/model")
+    model = mlflow.keras.load_model(f"runs:/{run.info.run_id}/mlp_digits")
     assert model.count_params() > 0
 
 
