@@ -328,7 +328,11 @@ def run_params(prepared: Prepared, fingerprint: dict[str, Any]) -> dict[str, Any
               if not key.startswith("smoke.")}
     params["train.loss"] = recipe.train.loss or model_info(recipe.model.name).loss
     params["train.metrics"] = compiled_metric_names(recipe)
-    params.update(flatten(model.optimizer.get_config(), "optimizer."))
+    # Without its instance name, which Keras numbers per process (adam_3) and which would
+    # make identical runs differ in `kerazoo compare`; train.optimizer names it.
+    optimizer = {key: value for key, value in model.optimizer.get_config().items()
+                 if key != "name"}
+    params.update(flatten(optimizer, "optimizer."))
     params["model.parameters"] = model.count_params()
     params.update(flatten(fingerprint, "data_fingerprint."))
     return {key: value for key, value in params.items()

@@ -64,7 +64,7 @@ def test_mirrored_on_two_cpu_devices_matches_one_device():
                      env={"KERAS_BACKEND": "tensorflow"})
     assert single.returncode == 0, single.stderr
 
-    run = only_run("digits")
+    run = only_run("digits-smoke")
     assert run.info.status == "FINISHED"
     assert run.data.tags["kerazoo.distribute"] == "mirrored"
     assert run.data.tags["kerazoo.replicas"] == "2"
@@ -85,7 +85,7 @@ def test_launch_two_processes_matches_one_process_and_logs_one_run():
                      env={"KERAS_BACKEND": "jax"})
     assert single.returncode == 0, single.stderr
 
-    run = only_run("digits")  # rank 1 logged nothing
+    run = only_run("digits-smoke")  # rank 1 logged nothing
     assert run.info.status == "FINISHED"
     assert run.data.tags["kerazoo.backend"] == "jax"
     assert run.data.tags["kerazoo.processes"] == "2"

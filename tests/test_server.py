@@ -134,7 +134,7 @@ def test_a_recipe_run_lands_on_the_server(on_server):
     completed = run_cli("run", "mlp_digits", "--smoke", "--quiet",
                         "--set", "experiment=server_runs")
     assert completed.returncode == 0, completed.stderr
-    experiment = on_server.get_experiment_by_name("server_runs")
+    experiment = on_server.get_experiment_by_name("server_runs-smoke")
     (run,) = on_server.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert "test_accuracy" in run.data.metrics
@@ -155,7 +155,7 @@ def test_a_two_worker_sweep_on_postgres_and_the_server(on_server, postgres):
     study = optuna.load_study(study_name="team", storage=storage)
     assert sorted(trial.number for trial in study.trials
                   if trial.state == optuna.trial.TrialState.COMPLETE) == [0, 1, 2, 3]
-    experiment = on_server.get_experiment_by_name("server_sweeps")
+    experiment = on_server.get_experiment_by_name("server_sweeps-smoke")
     runs = on_server.search_runs([experiment.experiment_id])
     (parent,) = [run for run in runs if run.data.tags.get("kerazoo.sweep.role") == "parent"]
     children = [run for run in runs if run.data.tags.get("mlflow.parentRunId")
