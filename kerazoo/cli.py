@@ -160,12 +160,12 @@ def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
     who = f"run {result.run_id}" if result.run_id else f"rank {process_id}"
     click.echo(f"{who} ({loaded.name}) finished: {metrics}")
     if result.run_id:
-        _echo_where(result)
+        _echo_where(result, tracking_uri)
 
 
-def _echo_where(result) -> None:
+def _echo_where(result, uri: str | None) -> None:
     """The closing lines: where the run is, in the registry and in the UI."""
-    from kerazoo.tracking import run_url
+    from kerazoo.tracking import UI_ADDRESS, run_url, ui_address
 
     if result.registered:
         registered = result.registered
@@ -175,8 +175,9 @@ def _echo_where(result) -> None:
                    f"{'' if moved else ' (this run did not beat it)'}: "
                    f"kerazoo.load({registered.name!r})")
     click.echo(f"experiment: {result.experiment} (id {result.experiment_id})")
-    click.echo(f"run: {run_url(result.experiment_id, result.run_id)}")
-    click.echo("(serve that address with `make ui`)")
+    click.echo(f"run: {run_url(result.experiment_id, result.run_id, uri)}")
+    if ui_address(uri) == UI_ADDRESS:  # a local store, which no server shows yet
+        click.echo("(serve that address with `make ui`)")
 
 
 def _enter_multi_process_job(distribute: str | None, coordinator: str | None,
@@ -276,7 +277,7 @@ def sweep_command(recipe: str | None, params: tuple[str, ...], trials: int | Non
             click.echo(f"best trial {summary['best_trial']} (run {summary['best_run_id']}): "
                        f"{summary['best_value']:.4f} with {summary['best_params']}")
         if "ui" in summary:
-            click.echo(f"sweep run: {summary['ui']} (serve it with `make ui`)")
+            click.echo(f"sweep run: {summary['ui']}")
 
 
 @cli.command("lr-find")

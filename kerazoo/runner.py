@@ -371,7 +371,7 @@ def model_card(prepared: Prepared, run: tracking.TrackedRun,
         bound = ">=" if quality.mode == "max" else "<="
         lines.append(f"- quality: {quality.metric} = {shown} (floor {bound} {quality.floor})")
         tags["kerazoo.quality_metric"] = quality.metric
-    lines.append(f"- run: {tracking.run_url(run.experiment_id, run.run_id)}")
+    lines.append(f"- run: {tracking.run_url(run.experiment_id, run.run_id, run.uri)}")
     return "\n".join(lines), tags
 
 

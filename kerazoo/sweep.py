@@ -237,7 +237,7 @@ def start(recipe_name: str, overrides: tuple[str, ...], params: tuple[str, ...],
         if status:  # the parent run ends FAILED
             raise KerazooError(f"a sweep worker exited with status {status}; the finished "
                                f"trials are in study {name!r} (continue with --join {name})")
-    summary["ui"] = tracking.run_url(parent.experiment_id, parent.run_id)
+    summary["ui"] = tracking.run_url(parent.experiment_id, parent.run_id, uri)
     return summary
 
 

@@ -157,10 +157,16 @@ def experiment_for(name: str, smoke: bool) -> str:
     return f"{name}{SMOKE_SUFFIX}" if smoke else name
 
 
-def run_url(experiment: str, run_id: str) -> str:
-    """The run's page in `make ui`, in its model-training view. MLflow 3's UI routes in the
+def ui_address(uri: str | None = None) -> str:
+    """Where the UI showing store `uri` is: the tracking server itself, else `make ui`."""
+    uri = tracking_uri(uri)
+    return uri.rstrip("/") if uri.startswith(("http://", "https://")) else UI_ADDRESS
+
+
+def run_url(experiment: str, run_id: str, uri: str | None = None) -> str:
+    """The run's page in the UI, in its model-training view. MLflow 3's UI routes in the
     URL's fragment, so the query parameter goes after the route, inside the fragment."""
-    return f"{UI_ADDRESS}/#/experiments/{experiment}/runs/{run_id}?{UI_VIEW}"
+    return f"{ui_address(uri)}/#/experiments/{experiment}/runs/{run_id}?{UI_VIEW}"
 
 
 def inputs_by_name(model, inputs: Any) -> Any:
