@@ -120,12 +120,16 @@ def experiment_id(name: str) -> str:
     """The id of experiment `name`, created if needed (tolerating a concurrent creation).
 
     A new experiment is tagged as model development, so MLflow 3's UI files it under model
-    training instead of asking. A deleted one is an error, never restored behind the user's back.
+    training instead of asking; so is an existing one that has no kind yet (one an earlier
+    kerazoo made). A deleted one is an error, never restored behind the user's back.
     """
     client = mlflow.MlflowClient()
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         check_not_deleted(experiment)
+        if EXPERIMENT_KIND_TAG not in experiment.tags:
+            client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG,
+                                      EXPERIMENT_KIND)
         return experiment.experiment_id
     try:
         return client.create_experiment(name, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})

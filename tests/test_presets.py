@@ -96,13 +96,24 @@ def test_experiment_is_tagged_for_model_training(registry_store):
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
 
+def test_an_existing_experiment_without_a_kind_gets_one(client):
+    from kerazoo import tracking
+
+    made_earlier = client.create_experiment("digits")
+    assert tracking.experiment_id("digits") == made_earlier
+    assert client.get_experiment(made_earlier).tags["mlflow.experimentKind"] == \
+        "custom_model_development"
+
+
 def test_load_by_name_and_by_uri_returns_the_trained_model(registry_store):
     results, _ = registry_store
     better = results[1]
     x = better.data.test.x
     expected = better.model.predict(x, verbose=0)
+    run = mlflow.MlflowClient().get_run(better.run_id)
+    logged = mlflow.MlflowClient().get_logged_model(run.outputs.model_outputs[0].model_id)
     for name_or_uri in ("mlp_digits", "models:/mlp_digits/2",
-                        f"runs:/{better.run_id}/model"):
+                        f"runs:/{better.run_id}/{logged.name}"):
         loaded = kerazoo.load(name_or_uri)
         np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, atol=1e-6)
 
