@@ -40,7 +40,9 @@ test-jax: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/pytest tests/test_models.py $(ARGS)
 	$(BIN)/pytest tests/test_callbacks_jax.py tests/test_distributed.py $(ARGS)
 
+# The address opens MLflow 3's model-training view (its UI starts in the GenAI one).
 ui: $(STAMP)
+	@echo "MLflow UI: http://$(HOST):$(PORT)/#/experiments?workflowType=machine_learning"
 	$(BIN)/mlflow ui --backend-store-uri $(BACKEND_STORE_URI) --host $(HOST) --port $(PORT)
 
 # A tracking server for a team: point MLFLOW_TRACKING_URI at http://$(HOST):$(PORT). The runs

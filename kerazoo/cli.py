@@ -112,6 +112,16 @@ def recipes_command() -> None:
     _print_table(rows, "no recipes found")
 
 
+@cli.command("models")
+@click.option("--tracking-uri", default=None)
+def models_command(tracking_uri: str | None) -> None:
+    """Registered recipes: the version `kerazoo.load(NAME)` returns, its quality and run."""
+    from kerazoo import presets
+
+    _print_table(presets.best_versions(tracking_uri),
+                 "no registered models yet: a finished `kerazoo run RECIPE` registers one")
+
+
 @cli.command("run")
 @click.argument("recipe")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -132,10 +142,13 @@ def recipes_command() -> None:
               help="data_parallel over several processes: process 0's address.")
 @click.option("--num-processes", type=int, default=None, help="Processes in the job.")
 @click.option("--process-id", type=int, default=None, help="This process's rank, from 0.")
+@click.option("--no-register", is_flag=True, help="Do not add the model to the registry "
+              "(a finished non-smoke run registers it under the recipe's name).")
 def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
                 tracking_uri: str | None, quiet: bool, resume_run_id: str | None,
                 download: bool, distribute: str | None, coordinator: str | None,
-                num_processes: int | None, process_id: int | None) -> None:
+                num_processes: int | None, process_id: int | None,
+                no_register: bool) -> None:
     """Train RECIPE (a name from `kerazoo recipes` or a .yaml path) and log it to MLflow."""
     import_keras_quietly()
     from kerazoo.recipe import load_recipe
@@ -151,10 +164,30 @@ def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
     if download and "download" in data_registry.get(loaded.data.name).parameters:
         loaded = load_recipe(recipe, (*overrides, "data.download=true"), smoke=smoke)
     result = run_recipe(loaded, smoke=smoke, tracking_uri=tracking_uri,
-                        verbose=0 if quiet else 2, resume_run_id=resume_run_id)
+                        verbose=0 if quiet else 2, resume_run_id=resume_run_id,
+                        register=not no_register)
     metrics = ", ".join(f"{name}={value:.4f}" for name, value in result.metrics.items())
     who = f"run {result.run_id}" if result.run_id else f"rank {process_id}"
     click.echo(f"{who} ({loaded.name}) finished: {metrics}")
+    if result.run_id:
+        _echo_where(result, tracking_uri)
+
+
+def _echo_where(result, uri: str | None) -> None:
+    """The closing lines: where the run is, in the registry and in the UI."""
+    from kerazoo.tracking import UI_ADDRESS, run_url, ui_address
+
+    if result.registered:
+        registered = result.registered
+        moved = registered.best_version == registered.version
+        click.echo(f"registered {registered.name} version {registered.version}; "
+                   f"`best` is version {registered.best_version}"
+                   f"{'' if moved else ' (this run did not beat it)'}: "
+                   f"kerazoo.load({registered.name!r})")
+    click.echo(f"experiment: {result.experiment} (id {result.experiment_id})")
+    click.echo(f"run: {run_url(result.experiment_id, result.run_id, uri)}")
+    if ui_address(uri) == UI_ADDRESS:  # a local store, which no server shows yet
+        click.echo("(serve that address with `make ui`)")
 
 
 def _enter_multi_process_job(distribute: str | None, coordinator: str | None,
@@ -255,6 +288,8 @@ def sweep_command(recipe: str | None, params: tuple[str, ...], trials: int | Non
         if "best_value" in summary:
             click.echo(f"best trial {summary['best_trial']} (run {summary['best_run_id']}): "
                        f"{summary['best_value']:.4f} with {summary['best_params']}")
+        if "ui" in summary:
+            click.echo(f"sweep run: {summary['ui']}")
 
 
 @cli.command("lr-find")

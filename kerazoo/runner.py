@@ -25,7 +25,7 @@ import keras
 import yaml
 
 import kerazoo
-from kerazoo import distributed, interrupts, plots, reports, tracking
+from kerazoo import distributed, interrupts, plots, presets, reports, tracking
 from kerazoo.callbacks import find_learning_rate, lr_finder_plot, make_callback
 from kerazoo.callbacks.lr_finder import LRFinderResult
 from kerazoo.checkpoint import TrainingStateBackup, saved_epoch
@@ -65,6 +65,9 @@ class RunResult:
     history: dict[str, list[float]]
     model: keras.Model
     data: DataSplits
+    experiment: str | None = None  # the MLflow experiment's name and id (None off rank 0)
+    experiment_id: str | None = None
+    registered: presets.Registered | None = None  # the registry version this run made
 
 
 def _in_section(path: str, recipe: Recipe, error: Exception) -> KerazooError:
@@ -311,7 +314,84 @@ def run_tags(prepared: Prepared, smoke: bool) -> dict[str, str]:
         "kerazoo.smoke": str(smoke).lower(),
         **git_tags(),
     }
+    if recipe.description.strip():  # the run's description in MLflow's UI
+        tags["mlflow.note.content"] = recipe.description.strip()
     return tags
+
+
+def run_params(prepared: Prepared, fingerprint: dict[str, Any]) -> dict[str, Any]:
+    """The recipe as flat params, with what its defaults resolved to (the loss, the metrics,
+    the optimizer's whole config) and the model's size. Smoke overrides are not params (a
+    smoke run's values already show them), nor are unset values ("None" says nothing)."""
+    recipe, model = prepared.recipe, prepared.model
+    params = {key: value for key, value in flatten(recipe.resolved()).items()
+              if not key.startswith("smoke.")}
+    params["train.loss"] = recipe.train.loss or model_info(recipe.model.name).loss
+    params["train.metrics"] = compiled_metric_names(recipe)
+    # Without its instance name, which Keras numbers per process (adam_3) and which would
+    # make identical runs differ in `kerazoo compare`; train.optimizer names it.
+    optimizer = {key: value for key, value in model.optimizer.get_config().items()
+                 if key != "name"}
+    params.update(flatten(optimizer, "optimizer."))
+    params["model.parameters"] = model.count_params()
+    params.update(flatten(fingerprint, "data_fingerprint."))
+    return {key: value for key, value in params.items()
+            if value is not None and str(value) != "None"}
+
+
+def dataset_inputs(data: DataSplits, digest: str) -> dict[str, Any]:
+    """The three splits as MLflow dataset inputs by context; `digest` is the data's content
+    hash, computed once per run, which with each split's name tells versions apart."""
+    splits = {"training": ("train", data.train), "validation": ("validation", data.validation),
+              "testing": ("test", data.test)}
+    return {context: tracking.numpy_dataset(f"{data.name}-{name}", data.source, digest,
+                                            split.x, split.y)
+            for context, (name, split) in splits.items()}
+
+
+def model_card(prepared: Prepared, run: tracking.TrackedRun,
+               metrics: dict[str, float]) -> tuple[str, dict[str, str]]:
+    """A registered version's description and tags: which recipe, data and seed made it, its
+    size, its quality against the recipe's floor, and where its run is."""
+    recipe, data = prepared.recipe, prepared.data
+    info = model_info(recipe.model.name)
+    sizes = ", ".join(f"{count:,} {split}" for split, count in data.sizes().items())
+    lines = [recipe.description.strip() or f"{recipe.model.name} on {data.name}", "",
+             f"- recipe: {recipe.name} (model {recipe.model.name}, hash "
+             f"{recipe.content_hash()})",
+             f"- data: {data.name} ({sizes}); source: {data.source}",
+             f"- seed: {recipe.seed}",
+             f"- parameters: {prepared.model.count_params():,}"]
+    tags = {"task": info.task, "input_kind": info.input_kind, "kerazoo.recipe": recipe.name,
+            "kerazoo.data": data.name, "kerazoo.seed": str(recipe.seed)}
+    if recipe.quality is not None:
+        quality = recipe.quality
+        value = metrics.get(quality.metric)
+        shown = "not measured" if value is None else f"{value:.4f}"
+        bound = ">=" if quality.mode == "max" else "<="
+        lines.append(f"- quality: {quality.metric} = {shown} (floor {bound} {quality.floor})")
+        tags["kerazoo.quality_metric"] = quality.metric
+    lines.append(f"- run: {tracking.run_url(run.experiment_id, run.run_id, run.uri)}")
+    return "\n".join(lines), tags
+
+
+def register_model(prepared: Prepared, run: tracking.TrackedRun, model_uri: str,
+                   metrics: dict[str, float]) -> presets.Registered | None:
+    """Register the run's logged model under the recipe's name, with its model card. A
+    registry failure never costs the user the run (a warning), but fails tests (strict)."""
+    recipe = prepared.recipe
+    quality = recipe.quality and presets.Quality(recipe.quality.metric, recipe.quality.floor,
+                                                 recipe.quality.mode)
+    description, tags = model_card(prepared, run, metrics)
+    try:
+        return presets.register(recipe.name, model_uri, run.run_id, quality or None,
+                                description, tags)
+    except Exception as error:  # the registry is a convenience on top of a finished run
+        if tracking.strict():
+            raise
+        warnings.warn(f"kerazoo: could not register {recipe.name!r}: "
+                      f"{type(error).__name__}: {error}", stacklevel=2)
+        return None
 
 
 def process_tags() -> dict[str, str]:
@@ -434,7 +514,7 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
                verbose: int | str = 2, resume_run_id: str | None = None,
                extra_callbacks: Sequence[keras.callbacks.Callback] = (),
                parent_run_id: str | None = None,
-               tags: dict[str, str] | None = None) -> RunResult:
+               tags: dict[str, str] | None = None, register: bool = True) -> RunResult:
     """Train, evaluate and log one recipe; returns the run id, test metrics and the model.
 
     With `resume_run_id`, continue that interrupted run from its last completed epoch: same
@@ -442,14 +522,20 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
     before the tracking callback (a sweep's pruning callback); `parent_run_id` nests the run
     under another (a sweep's trials under the sweep). With several processes only rank 0
     logs; the others return `run_id=None`.
+
+    A finished run registers its model under the recipe's name (kerazoo/presets.py) unless
+    `register` is false, it is a smoke run, or it is nested (a sweep's trial).
     """
     # The store and the run to resume are checked first: they are cheap, and preparing can
     # take a while (data, the LR range test).
     replicas = distributed.replicas_for(recipe.train.distribute)
     uri = tracking.tracking_uri(tracking_uri)
+    experiment = tracking.experiment_for(recipe.experiment, smoke)
     resume = None
     if replicas.is_chief:
         tracking.prepare_store(uri)
+        if not resume_run_id:
+            tracking.check_experiment(experiment)
         resume = resume_point(resume_run_id, recipe, smoke) if resume_run_id else None
     elif resume_run_id:
         raise KerazooError("--resume continues single-process runs only; restart the "
@@ -458,13 +544,16 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
     # Started now (a recipe that fails to prepare never needs it), the figure helper's
     # imports overlap the first epoch.
     painter = shared_painter() if replicas.is_chief else Painter(helper=False)
-    if resume and resume.data_hash not in (None, prepared.data.content_hash()):
+    # The data are hashed once: a param, the dataset inputs' digest, the resume check.
+    fingerprint = prepared.data.fingerprint()
+    if resume and resume.data_hash not in (None, fingerprint["sha256"]):
         raise KerazooError(f"--resume: the data differ from those run {resume.run_id} trained "
                            f"on (content hash {resume.data_hash} vs "
-                           f"{prepared.data.content_hash()}); resume with the same data")
+                           f"{fingerprint['sha256']}); resume with the same data")
+    inputs = dataset_inputs(prepared.data, fingerprint["sha256"]) if replicas.is_chief else {}
     if replicas.is_chief:
         tracked = tracking.TrackedRun(
-            recipe.experiment, run_name=recipe.name, uri=uri, resume_run_id=resume_run_id,
+            experiment, run_name=recipe.name, uri=uri, resume_run_id=resume_run_id,
             parent_run_id=parent_run_id,
             tags={**run_tags(prepared, smoke), **replicas.tags(), **process_tags(),
                   **(tags or {})})
@@ -477,9 +566,10 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
             run_dir = resume.run_dir if resume else (RUNS_DIR / run.run_id).resolve()
         if resume is None:
             resolved = recipe.resolved()
-            run.log_params({**flatten(resolved),
-                            **flatten(prepared.data.fingerprint(), "data_fingerprint.")},
+            run.log_params(run_params(prepared, fingerprint),
                            tags={"kerazoo.run_dir": str(run_dir)})
+            if inputs:
+                run.log_datasets(inputs)
             run.log_text(yaml.safe_dump(resolved, sort_keys=False), "recipe.yaml")
             if recipe.source_path is not None:
                 run.log_artifact(recipe.source_path, "recipe_file")
@@ -521,15 +611,21 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
                 metrics = evaluate(prepared)
                 metrics.update(run_reports(run, prepared, metrics, figures / "reports",
                                            painter))
-                # At the last epoch trained: early stopping may end before train.epochs.
-                trained = len(history.get("loss", ())) or recipe.train.epochs
-                run.log_metrics(metrics, step=trained, flush=True)
                 if recipe.outputs.model_file:
                     path = run_dir / recipe.outputs.model_file
                     path.parent.mkdir(parents=True, exist_ok=True)
                     prepared.model.save(path)
-                run.log_keras_model(prepared.model, _examples(prepared.data.test.x),
-                                    name=recipe.name, class_names=class_names(prepared))
+                model_logged = run.log_keras_model(prepared.model,
+                                                   _examples(prepared.data.test.x),
+                                                   name=recipe.name,
+                                                   class_names=class_names(prepared))
+                # Logged after the model and tied to it, so its page shows them too, measured
+                # on the logged test input; at the last epoch trained (early stopping may end
+                # before train.epochs).
+                trained = len(history.get("loss", ())) or recipe.train.epochs
+                run.log_metrics(metrics, step=trained, flush=True,
+                                model_id=getattr(model_logged, "model_id", None),
+                                dataset=inputs.get("testing"))
                 figure_errors = painter.wait()
             except BaseException:
                 painter.abandon()  # nothing may still be drawing into the folder as it goes
@@ -538,7 +634,13 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
             run.log_artifacts(figures)
         with contextlib.suppress(OSError):  # the state was for resuming; nothing else to keep
             run_dir.rmdir()
-        return RunResult(run.run_id, metrics, history, prepared.model, prepared.data)
+    result = RunResult(run.run_id, metrics, history, prepared.model, prepared.data,
+                       experiment if run.run_id else None, getattr(run, "experiment_id", None))
+    # Registered once the run has FINISHED: a version never points at a failed run.
+    if register and not smoke and parent_run_id is None and model_logged is not None \
+            and run.run_id is not None:
+        result.registered = register_model(prepared, run, model_logged.model_uri, metrics)
+    return result
 
 
 def class_names(prepared: Prepared) -> list[str] | None:

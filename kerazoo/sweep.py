@@ -219,7 +219,8 @@ def start(recipe_name: str, overrides: tuple[str, ...], params: tuple[str, ...],
                            f"{display_url(url)!r}; add workers to it with --join {name}, or "
                            "pick another name") from None
     plan = Plan(recipe.resolved(), tuple(assignments), section.metric, smoke, uri)
-    with tracking.TrackedRun(recipe.experiment, run_name=f"sweep {name}", uri=uri, tags={
+    with tracking.TrackedRun(tracking.experiment_for(recipe.experiment, smoke),
+                             run_name=f"sweep {name}", uri=uri, tags={
         "kerazoo.recipe": recipe.name, "kerazoo.sweep.study": name,
         "kerazoo.sweep.role": "parent", "kerazoo.smoke": str(smoke).lower(),
     }) as parent:
@@ -236,6 +237,7 @@ def start(recipe_name: str, overrides: tuple[str, ...], params: tuple[str, ...],
         if status:  # the parent run ends FAILED
             raise KerazooError(f"a sweep worker exited with status {status}; the finished "
                                f"trials are in study {name!r} (continue with --join {name})")
+    summary["ui"] = tracking.run_url(parent.experiment_id, parent.run_id, uri)
     return summary
 
 

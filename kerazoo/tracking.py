@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.data.dataset import Dataset
+from mlflow.data.dataset_source import DatasetSource
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
@@ -37,6 +39,13 @@ PARAMS_PER_BATCH = 100  # MLflow's limit per log_batch call
 METRICS_PER_BATCH = 1000
 PARAM_VALUE_LIMIT = 6000
 TAG_VALUE_LIMIT = 5000
+# MLflow 3 files an experiment under model training or GenAI by this tag; its UI opens in
+# the GenAI view unless the address asks for the other (the `workflowType` query parameter).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+UI_ADDRESS = "http://127.0.0.1:5000"  # where `make ui` serves
+UI_VIEW = "workflowType=machine_learning"
+SMOKE_SUFFIX = "-smoke"
 
 
 def tracking_uri(uri: str | None = None) -> str:
@@ -108,20 +117,60 @@ def _ask_store(uri: str) -> None:
 
 
 def experiment_id(name: str) -> str:
-    """The id of experiment `name`, created if needed (tolerating a concurrent creation)."""
+    """The id of experiment `name`, created if needed (tolerating a concurrent creation).
+
+    A new experiment is tagged as model development, so MLflow 3's UI files it under model
+    training instead of asking; so is an existing one that has no kind yet (one an earlier
+    kerazoo made). A deleted one is an error, never restored behind the user's back.
+    """
     client = mlflow.MlflowClient()
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
-        if experiment.lifecycle_stage == "deleted":
-            client.restore_experiment(experiment.experiment_id)
+        check_not_deleted(experiment)
+        if EXPERIMENT_KIND_TAG not in experiment.tags:
+            client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG,
+                                      EXPERIMENT_KIND)
         return experiment.experiment_id
     try:
-        return client.create_experiment(name)
+        return client.create_experiment(name, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     except MlflowException:
         experiment = client.get_experiment_by_name(name)
         if experiment is None:
             raise
+        check_not_deleted(experiment)
         return experiment.experiment_id
+
+
+def check_experiment(name: str) -> None:
+    """Fail before any work when experiment `name` exists but was deleted."""
+    experiment = mlflow.MlflowClient().get_experiment_by_name(name)
+    if experiment is not None:
+        check_not_deleted(experiment)
+
+
+def check_not_deleted(experiment) -> None:
+    if experiment.lifecycle_stage == "deleted":
+        raise KerazooError(
+            f"experiment {experiment.name!r} (id {experiment.experiment_id}) was deleted; "
+            f"restore it with `mlflow experiments restore --experiment-id "
+            f"{experiment.experiment_id}` or choose another with --set experiment=NAME")
+
+
+def experiment_for(name: str, smoke: bool) -> str:
+    """Smoke runs go to an experiment of their own, so they never skew a real comparison."""
+    return f"{name}{SMOKE_SUFFIX}" if smoke else name
+
+
+def ui_address(uri: str | None = None) -> str:
+    """Where the UI showing store `uri` is: the tracking server itself, else `make ui`."""
+    uri = tracking_uri(uri)
+    return uri.rstrip("/") if uri.startswith(("http://", "https://")) else UI_ADDRESS
+
+
+def run_url(experiment: str, run_id: str, uri: str | None = None) -> str:
+    """The run's page in the UI, in its model-training view. MLflow 3's UI routes in the
+    URL's fragment, so the query parameter goes after the route, inside the fragment."""
+    return f"{ui_address(uri)}/#/experiments/{experiment}/runs/{run_id}?{UI_VIEW}"
 
 
 def inputs_by_name(model, inputs: Any) -> Any:
@@ -190,6 +239,51 @@ class KerasWithKerazooPyfunc:
         mlflow_model.save(str(Path(path) / "MLmodel"))
 
 
+class DescribedSource(DatasetSource):
+    """Where data came from when that is not a file: a generator or a library's bundled set,
+    in the loader's own words (MLflow's own sources are paths and URLs)."""
+
+    def __init__(self, description: str):
+        self.description = description
+
+    @staticmethod
+    def _get_source_type() -> str:
+        return "kerazoo"
+
+    def load(self, **kwargs):
+        raise NotImplementedError("kerazoo's loaders recreate this data; see the run's recipe")
+
+    @staticmethod
+    def _can_resolve(raw_source: Any) -> bool:
+        return False  # only ever made here, never guessed from a string
+
+    @classmethod
+    def _resolve(cls, raw_source: Any) -> DescribedSource:
+        return cls(str(raw_source))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"description": self.description}
+
+    @classmethod
+    def from_dict(cls, source_dict: dict[Any, Any]) -> DescribedSource:
+        return cls(source_dict["description"])
+
+
+def numpy_dataset(name: str, source: str, digest: str, features: Any,
+                  targets: Any) -> Dataset:
+    """A dataset input over arrays already in memory: MLflow keeps references and reads only
+    shapes and dtypes, and `digest` is the loader's content hash, so nothing is copied or
+    hashed again. A tuple of feature arrays (a multi-input model's) becomes input_0, ..."""
+    from mlflow.data.sources import LocalArtifactDatasetSource
+
+    if isinstance(features, tuple):
+        features = {f"input_{index}": array for index, array in enumerate(features)}
+    origin = (LocalArtifactDatasetSource(source) if Path(source).exists()
+              else DescribedSource(source))
+    return mlflow.data.from_numpy(features, source=origin, targets=targets, name=name,
+                                  digest=digest)
+
+
 class TrackedRun:
     """One MLflow run as a context manager that always ends it with an honest status.
 
@@ -207,6 +301,7 @@ class TrackedRun:
         self.resume_run_id = resume_run_id
         self.parent_run_id = parent_run_id
         self.run_id: str | None = None
+        self.experiment_id: str | None = None
         self._pending: list[Metric] = []
         self._last_flush = time.monotonic()
         self._client = mlflow.MlflowClient(self.uri)
@@ -226,6 +321,7 @@ class TrackedRun:
                 parent_run_id=self.parent_run_id,
             )
         self.run_id = active.info.run_id
+        self.experiment_id = active.info.experiment_id
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> bool:
@@ -278,10 +374,16 @@ class TrackedRun:
                 self._safely("log params", self._client.log_batch, self.run_id,
                              params=batch, tags=batch_tags)
 
-    def log_metrics(self, metrics: dict[str, float], step: int, flush: bool = False) -> None:
-        """Queue metric values at a step; they are written at least every FLUSH_SECONDS."""
+    def log_metrics(self, metrics: dict[str, float], step: int, flush: bool = False,
+                    model_id: str | None = None, dataset: Dataset | None = None) -> None:
+        """Queue metric values at a step; they are written at least every FLUSH_SECONDS.
+
+        With `model_id` they are also the logged model's metrics (its page in the UI), and
+        with `dataset` they say which logged input they were measured on."""
         timestamp = int(time.time() * 1000)
-        self._pending += [Metric(key, float(value), timestamp, step)
+        name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
+        self._pending += [Metric(key, float(value), timestamp, step, model_id=model_id,
+                                 dataset_name=name, dataset_digest=digest)
                           for key, value in metrics.items()]
         if flush or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
             self.flush()
@@ -292,6 +394,12 @@ class TrackedRun:
         for start in range(0, len(pending), METRICS_PER_BATCH):
             self._safely("log metrics", self._client.log_batch, self.run_id,
                          metrics=pending[start:start + METRICS_PER_BATCH])
+
+    def log_datasets(self, datasets: dict[str, Dataset]) -> None:
+        """Log each dataset as an input of the run under its context (training, validation,
+        testing): the run's and the logged model's Datasets columns in the UI."""
+        self._safely("log the datasets", mlflow.log_inputs, datasets=list(datasets.values()),
+                     contexts=list(datasets), tags_list=[None] * len(datasets))
 
     def log_text(self, text: str, artifact_file: str) -> None:
         self._safely(f"log {artifact_file}", mlflow.log_text, text, artifact_file)
@@ -309,8 +417,9 @@ class TrackedRun:
                      save_kwargs=save_kwargs)
 
     def log_keras_model(self, model, example_inputs: Any, name: str = "model",
-                        class_names: list[str] | None = None) -> None:
-        """Log the model so that it loads and serves where kerazoo is not installed.
+                        class_names: list[str] | None = None):
+        """Log the model so that it loads and serves where kerazoo is not installed; returns
+        MLflow's ModelInfo (None where logging failed outside tests).
 
         What is logged is `kerazoo.models.portable`'s copy (Keras' own layers in place of
         kerazoo's), in MLflow's Keras format, with kerazoo's python_function flavor
@@ -318,10 +427,10 @@ class TrackedRun:
         `class_names`, it answers each row with a label and the classes' probabilities. The
         signature is inferred from the examples and those answers.
         """
-        self._safely("log the model", self._log_keras_model, model, example_inputs, name,
-                     class_names)
+        return self._safely("log the model", self._log_keras_model, model, example_inputs,
+                            name, class_names)
 
-    def _log_keras_model(self, model, example_inputs, name, class_names) -> None:
+    def _log_keras_model(self, model, example_inputs, name, class_names):
         from mlflow.models import Model, infer_signature
 
         from kerazoo.models.portable import modules_needed, portable_copy
@@ -338,10 +447,10 @@ class TrackedRun:
         # outputs that span other processes' devices (a multi-process JAX run).
         outputs = logged(example_inputs, training=False)
         answers = kerazoo_pyfunc.KerasPredictor(logged, class_names).answers(outputs)
-        Model.log(artifact_path=None, name=name, flavor=KerasWithKerazooPyfunc,
-                  flavor_name="keras", model=logged, metadata=metadata,
-                  signature=infer_signature(example_inputs, answers),
-                  pip_requirements=list(pip_requirements(tuple(modules))))
+        return Model.log(artifact_path=None, name=name, flavor=KerasWithKerazooPyfunc,
+                         flavor_name="keras", model=logged, metadata=metadata,
+                         signature=infer_signature(example_inputs, answers),
+                         pip_requirements=list(pip_requirements(tuple(modules))))
 
     def callback(self, history: dict[str, list[float]] | None = None,
                  flush_at_train_end: bool = True):

@@ -22,10 +22,10 @@ def test_run_then_compare(tracking_uri, tmp_path):
     completed = run_cli("run", "mlp_digits", "--smoke", "--quiet")
     assert completed.returncode == 0, completed.stderr
     assert "finished: test_accuracy=" in completed.stdout
-    (run,) = mlflow.search_runs(experiment_names=["digits"], output_format="list")
+    (run,) = mlflow.search_runs(experiment_names=["digits-smoke"], output_format="list")
     assert run.info.status == "FINISHED"
 
-    compared = run_cli("compare", "--experiment", "digits", "--sort", "test_accuracy",
+    compared = run_cli("compare", "--experiment", "digits-smoke", "--sort", "test_accuracy",
                        "--plot", "val_loss")
     assert compared.returncode == 0, compared.stderr
     assert "mlp_digits" in compared.stdout and "test_accuracy" in compared.stdout

@@ -27,7 +27,7 @@ def test_four_concurrent_runs_on_one_new_store(tmp_path):
         assert process.returncode == 0, stderr
         assert "database is locked" not in stderr
     client = mlflow.MlflowClient()
-    runs = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
+    runs = client.search_runs([client.get_experiment_by_name("digits-smoke").experiment_id])
     assert len(runs) == 4
     for run in runs:
         assert run.info.status == "FINISHED"

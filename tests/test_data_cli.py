@@ -41,5 +41,5 @@ def test_absent_dataset_says_how_to_get_it_and_download_uses_the_local_copy(tmp_
 def test_download_is_moot_for_embedded_data():
     completed = run_cli("run", "mlp_digits", "--smoke", "--quiet", "--download")
     assert completed.returncode == 0, completed.stderr
-    (run,) = mlflow.search_runs(experiment_names=["digits"], output_format="list")
+    (run,) = mlflow.search_runs(experiment_names=["digits-smoke"], output_format="list")
     assert "data.download" not in run.data.params

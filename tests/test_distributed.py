@@ -65,12 +65,12 @@ def test_mirrored_on_two_cpu_devices_matches_one_device():
                      env={"KERAS_BACKEND": "tensorflow"})
     assert single.returncode == 0, single.stderr
 
-    run = only_run("digits")
+    run = only_run("digits-smoke")
     assert run.info.status == "FINISHED"
     assert run.data.tags["kerazoo.distribute"] == "mirrored"
     assert run.data.tags["kerazoo.replicas"] == "2"
     assert run.data.params["train.distribute"] == "mirrored"
-    assert_same_weights(logged_weights(run), logged_weights(only_run("digits_one_device")))
+    assert_same_weights(logged_weights(run), logged_weights(only_run("digits_one_device-smoke")))
 
 
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
@@ -86,13 +86,13 @@ def test_launch_two_processes_matches_one_process_and_logs_one_run():
                      env={"KERAS_BACKEND": "jax"})
     assert single.returncode == 0, single.stderr
 
-    run = only_run("digits")  # rank 1 logged nothing
+    run = only_run("digits-smoke")  # rank 1 logged nothing
     assert run.info.status == "FINISHED"
     assert run.data.tags["kerazoo.backend"] == "jax"
     assert run.data.tags["kerazoo.processes"] == "2"
     assert [m.step for m in mlflow.MlflowClient().get_metric_history(
         run.info.run_id, "val_loss")] == [1, 2]
-    one_process = only_run("digits_one_process")
+    one_process = only_run("digits_one_process-smoke")
     assert_same_weights(logged_weights(run), logged_weights(one_process))
     # validation runs on full batches on every rank, so its metrics are exact too
     assert run.data.metrics["val_loss"] == pytest.approx(

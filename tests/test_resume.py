@@ -93,7 +93,7 @@ def test_resume_refuses_a_finished_run_and_a_changed_recipe(tmp_path):
 
     finished = run_cli("run", "mlp_digits", "--smoke", "--quiet")
     assert finished.returncode == 0, finished.stderr
-    (run,) = mlflow.search_runs(experiment_names=["digits"], output_format="list")
+    (run,) = mlflow.search_runs(experiment_names=["digits-smoke"], output_format="list")
     again = run_cli("run", "mlp_digits", "--smoke", "--quiet", "--resume", run.info.run_id)
     assert again.returncode == 2 and "already FINISHED" in again.stderr
     unknown = run_cli("run", "mlp_digits", "--smoke", "--quiet", "--resume", "f" * 32)

@@ -154,7 +154,7 @@ def test_a_nan_loss_stops_training_and_ends_failed_with_the_reason(client, capsy
     stderr = capsys.readouterr().err.strip().splitlines()
     assert stderr == ["kerazoo: run failed: loss became nan in epoch 1; try a smaller "
                       "train.learning_rate"]
-    (run,) = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
+    (run,) = client.search_runs([client.get_experiment_by_name("digits-smoke").experiment_id])
     assert run.info.status == "FAILED"
     assert run.data.tags["kerazoo.error"].startswith("TrainingDiverged: loss became nan")
 

@@ -134,7 +134,7 @@ def test_a_recipe_run_lands_on_the_server(on_server):
     completed = run_cli("run", "mlp_digits", "--smoke", "--quiet",
                         "--set", "experiment=server_runs")
     assert completed.returncode == 0, completed.stderr
-    experiment = on_server.get_experiment_by_name("server_runs")
+    experiment = on_server.get_experiment_by_name("server_runs-smoke")
     (run,) = on_server.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert "test_accuracy" in run.data.metrics
@@ -155,10 +155,32 @@ def test_a_two_worker_sweep_on_postgres_and_the_server(on_server, postgres):
     study = optuna.load_study(study_name="team", storage=storage)
     assert sorted(trial.number for trial in study.trials
                   if trial.state == optuna.trial.TrialState.COMPLETE) == [0, 1, 2, 3]
-    experiment = on_server.get_experiment_by_name("server_sweeps")
+    experiment = on_server.get_experiment_by_name("server_sweeps-smoke")
     runs = on_server.search_runs([experiment.experiment_id])
     (parent,) = [run for run in runs if run.data.tags.get("kerazoo.sweep.role") == "parent"]
     children = [run for run in runs if run.data.tags.get("mlflow.parentRunId")
                 == parent.info.run_id]
     assert len(children) == 4 and len(runs) == 5
     assert parent.data.metrics["best_val_loss"] == pytest.approx(study.best_value)
+
+
+def test_registration_and_load_through_the_server(on_server):
+    import numpy as np
+
+    import kerazoo
+    from kerazoo.recipe import load_recipe
+    from kerazoo.runner import run_recipe
+
+    recipe = load_recipe("mlp_digits", ["train.epochs=1", "experiment=server_registry"])
+    result = run_recipe(recipe, tracking_uri=on_server.tracking_uri, verbose=0)
+    assert result.registered is not None and result.registered.best_version == "1"
+    best = on_server.get_model_version_by_alias("mlp_digits", "best")
+    assert best.run_id == result.run_id and "recipe: mlp_digits" in best.description
+    assert best.tags["task"] == "classification"
+    assert f"{on_server.tracking_uri}/#/experiments/" in best.description  # the server's UI
+    x = result.data.test.x
+    np.testing.assert_allclose(kerazoo.load("mlp_digits").predict(x, verbose=0),
+                               result.model.predict(x, verbose=0), atol=1e-6)
+    listed = run_cli("models")
+    assert listed.returncode == 0, listed.stderr
+    assert result.run_id in listed.stdout and "version 1" in listed.stdout

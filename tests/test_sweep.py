@@ -128,7 +128,7 @@ def test_join_names_the_studies_there_are(tmp_path):
 
 
 def sweep_runs(client):
-    experiment = client.get_experiment_by_name("digits")
+    experiment = client.get_experiment_by_name("digits-smoke")
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     parents = [run for run in runs if run.data.tags.get("kerazoo.sweep.role") == "parent"]
     children = [run for run in runs if "mlflow.parentRunId" in run.data.tags]
