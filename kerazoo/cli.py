@@ -285,12 +285,28 @@ def compare_command(experiments: tuple[str, ...], sort: str | None, filter_strin
     """Runs side by side: recipe, the params that differ, final metrics, duration."""
     from kerazoo import compare, tracking
 
-    tracking.prepare_store(tracking.tracking_uri(tracking_uri))
+    uri = tracking.tracking_uri(tracking_uri)
+    if tracking.store_missing(uri):  # only reading: nothing is created here
+        _no_store(uri, asked_for=bool(experiments or plot_metric))
+        return
+    tracking.prepare_store(uri)
     table = compare.runs_table(list(experiments), sort, filter_string, max_runs)
     _print_table(table.to_dict("records"), "no runs yet: try `kerazoo run mlp_digits`")
     if plot_metric:
         path = compare.plot_metric(plot_metric, list(experiments), filter_string, max_runs)
         click.echo(f"wrote {path}")
+
+
+def _no_store(uri: str, asked_for: bool) -> None:
+    """No store, no runs: a plain listing says so; asking for an experiment or a plot is a
+    mistake, because there is nothing to find."""
+    from kerazoo.uris import masked
+
+    where = f"no tracking store at {masked(uri)!r}"
+    if asked_for:
+        raise KerazooError(f"{where}, so no runs to compare; give --tracking-uri or set "
+                           "MLFLOW_TRACKING_URI to the store holding them")
+    click.echo(f"no runs yet ({where}): try `kerazoo run mlp_digits`")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,6 +33,7 @@ from kerazoo import plots, search_space, tracking
 from kerazoo.errors import KerazooError, did_you_mean
 from kerazoo.locks import file_lock
 from kerazoo.recipe import Recipe, Sweep, apply_overrides, load_recipe, validate
+from kerazoo.uris import masked
 
 DEFAULT_STORAGE = "sqlite:///mlruns/optuna.db"
 # A worker waits this long for a busy SQLite file instead of failing the trial.
@@ -72,11 +73,12 @@ def display_url(url: str) -> str:
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        make_url(url)  # checks the form
     except ArgumentError:
         raise KerazooError(f"--storage must be a SQLAlchemy URL such as {DEFAULT_STORAGE} or "
-                           f"postgresql://USER@HOST/DATABASE. Received: --storage={url!r}"
+                           f"postgresql://USER@HOST/DATABASE. Received: --storage={masked(url)!r}"
                            ) from None
+    return masked(url)
 
 
 def open_storage(url: str, create: bool = False) -> optuna.storages.RDBStorage:
@@ -96,7 +98,7 @@ def open_storage(url: str, create: bool = False) -> optuna.storages.RDBStorage:
             _sqlalchemy_error()) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise KerazooError(f"cannot open the Optuna storage {shown!r}: "
-                           f"{type(error).__name__}: {message}") from None
+                           f"{type(error).__name__}: {masked(message)}") from None
 
 
 def _sqlalchemy_error() -> type[Exception]:

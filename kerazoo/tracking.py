@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.metadata
+import logging
 import os
 import sqlite3
 import time
@@ -27,6 +28,7 @@ from mlflow.exceptions import MlflowException
 
 from kerazoo.errors import KerazooError
 from kerazoo.locks import file_lock
+from kerazoo.uris import masked
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 # Buffered metrics reach the store at least this often: near live in the UI, while a flush
@@ -37,6 +39,11 @@ PARAMS_PER_BATCH = 100  # MLflow's limit per log_batch call
 METRICS_PER_BATCH = 1000
 PARAM_VALUE_LIMIT = 6000
 TAG_VALUE_LIMIT = 5000
+
+# MLflow announces a new SQLite store's schema creation and migration on INFO, before any
+# line of kerazoo's: a user's first mistake would print three lines instead of one.
+for _chatty in ("mlflow.store.db.utils", "alembic"):
+    logging.getLogger(_chatty).setLevel(logging.WARNING)
 
 
 def tracking_uri(uri: str | None = None) -> str:
@@ -72,7 +79,8 @@ def prepare_store(uri: str) -> None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise KerazooError(f"cannot create the tracking store folder for {uri!r}: "
+                raise KerazooError(f"cannot create the tracking store folder for "
+                                   f"{masked(uri)!r}: "
                                    f"{error.strerror}") from None
         with file_lock(path.with_name(path.name + ".lock")):
             created = not path.exists()
@@ -86,10 +94,18 @@ def prepare_store(uri: str) -> None:
                 response.read()
         except (urllib.error.URLError, OSError, ValueError) as error:
             reason = getattr(error, "reason", error)
-            raise KerazooError(f"cannot reach the MLflow tracking server at {uri!r} ({reason}); "
+            raise KerazooError(f"cannot reach the MLflow tracking server at {masked(uri)!r} "
+                               f"({masked(reason)}); "
                                "start it (`make server`) or set MLFLOW_TRACKING_URI to a "
                                f"reachable server or to {DEFAULT_TRACKING_URI!r}") from None
     _ask_store(uri)
+
+
+def store_missing(uri: str) -> bool:
+    """Whether `uri` names a SQLite store not created yet: a command that only reads runs
+    says there are none instead of creating an empty store (or anything else) there."""
+    path = sqlite_path(uri)
+    return path is not None and not path.exists()
 
 
 def _use_write_ahead_log(path: Path) -> None:
@@ -104,7 +120,8 @@ def _ask_store(uri: str) -> None:
         mlflow.MlflowClient(uri).search_experiments(max_results=1)
     except Exception as error:  # any store failure here is a configuration problem
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise KerazooError(f"cannot use the MLflow tracking store {uri!r}: {message}") from None
+        raise KerazooError(f"cannot use the MLflow tracking store {masked(uri)!r}: "
+                           f"{masked(message)}") from None
 
 
 def experiment_id(name: str) -> str:
@@ -203,7 +220,7 @@ class TrackedRun:
                 self._set_tag_quietly("kerazoo.interrupted", "true")
             else:
                 status = RunStatus.to_string(RunStatus.FAILED)
-                self._set_tag_quietly("kerazoo.error", f"{exc_type.__name__}: {exc}")
+                self._set_tag_quietly("kerazoo.error", masked(f"{exc_type.__name__}: {exc}"))
             mlflow.end_run(status=status)
         return False
 
@@ -216,7 +233,8 @@ class TrackedRun:
         except Exception as error:
             if strict():
                 raise
-            warnings.warn(f"kerazoo: could not {action}: {type(error).__name__}: {error}",
+            warnings.warn(f"kerazoo: could not {action}: {type(error).__name__}: "
+                          f"{masked(error)}",
                           stacklevel=3)
             return None
 
@@ -346,7 +364,8 @@ def find_run(run_id: str):
         return mlflow.MlflowClient().get_run(run_id)
     except MlflowException:
         raise KerazooError(f"no run {run_id!r} in the tracking store "
-                           f"{mlflow.get_tracking_uri()!r}; `kerazoo compare` lists runs") from None
+                           f"{masked(mlflow.get_tracking_uri())!r}; `kerazoo compare` lists "
+                           "runs") from None
 
 
 def metric_history(run_id: str, key: str) -> list[tuple[int, float]]:
