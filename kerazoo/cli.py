@@ -65,7 +65,20 @@ def _print_table(rows: list[dict], empty: str) -> None:
         click.echo(pd.DataFrame(rows).to_string(index=False))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Interrupted(Exception):
+    """A KeyboardInterrupt (Ctrl-C, SIGTERM) out of a command, carried past click, which
+    would print an empty line for it before `main` prints the one line that says so."""
+
+
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as interruption:
+            raise Interrupted() from interruption
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kerazoo")
 def cli() -> None:
     """kerazoo: a Keras 3 model zoo with MLflow tracking."""
@@ -173,6 +186,7 @@ def _enter_multi_process_job(distribute: str | None, coordinator: str | None,
 def launch_command(recipe: str, processes: int, port: int | None, overrides: tuple[str, ...],
                    smoke: bool, tracking_uri: str | None, quiet: bool) -> None:
     """Train RECIPE data-parallel on JAX in PROCESSES local processes; rank 0 logs one run."""
+    import_keras_quietly()  # checking the recipe imports the backend: without its chatter
     from kerazoo.launch import launch
     from kerazoo.recipe import load_recipe
 
@@ -180,11 +194,14 @@ def launch_command(recipe: str, processes: int, port: int | None, overrides: tup
     arguments = [item for override in overrides for item in ("--set", override)]
     arguments += ["--smoke"] * smoke + ["--quiet"] * quiet
     arguments += ["--tracking-uri", tracking_uri] if tracking_uri else []
-    status = launch(recipe, processes, arguments, port, hide=BACKEND_CHATTER.match)
-    if status:
-        error = click.ClickException(f"a worker exited with status {status}; the job stopped")
-        error.exit_code = status  # 2 still means a user mistake, 130 an interruption
-        raise error
+    ended = launch(recipe, processes, arguments, port, hide=BACKEND_CHATTER.match,
+                   tracking_uri=tracking_uri)
+    if ended.status:
+        from kerazoo.launch import exit_status
+
+        error = click.ClickException(f"{ended.describe()}; the other ranks were stopped")
+        error.exit_code = exit_status(ended.status)  # 2 still means a user mistake, 130 an
+        raise error  # interruption
 
 
 @cli.command("sweep")
@@ -322,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as error:
         click.echo(f"kerazoo: error: {' '.join(error.format_message().split())}", err=True)
         sys.exit(error.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
         click.echo("kerazoo: interrupted", err=True)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

@@ -371,3 +371,45 @@ def find_run(run_id: str):
 def metric_history(run_id: str, key: str) -> list[tuple[int, float]]:
     history = mlflow.MlflowClient().get_metric_history(run_id, key)
     return sorted((metric.step, metric.value) for metric in history)
+
+
+def end_runs_of_process(uri: str, host: str, pid: int, since_ms: int, status: str,
+                        reason: str | None = None) -> None:
+    """End every run still RUNNING that process `pid` on `host` started (its
+    `kerazoo.host`/`kerazoo.pid` tags): for a launcher whose rank 0 was stopped before it
+    could end its run, or a sweep whose worker died. Only runs started since `since_ms` count
+    (a process id is reused in time). A run the process ended itself as
+    KILLED is marked FAILED when `status` says a peer failed; `reason` (the peer's failure)
+    goes in the `kerazoo.job.failure` tag."""
+    client = mlflow.MlflowClient(uri)
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    if not experiments:
+        return
+    runs = client.search_runs(experiments, filter_string=(
+        f"tags.`kerazoo.host` = '{host}' and tags.`kerazoo.pid` = '{pid}' and "
+        f"attributes.start_time >= {since_ms}"))
+    for run in runs:
+        if reason:  # the cause, beside whatever error the process saw (a peer's lost socket)
+            client.set_tag(run.info.run_id, "kerazoo.job.failure", masked(reason))
+        if run.info.status == "RUNNING" or (status == "FAILED" and run.info.status == "KILLED"):
+            if reason:
+                client.set_tag(run.info.run_id, "kerazoo.error", masked(reason))
+            client.set_terminated(run.info.run_id, status)
+
+
+def trial_runs(experiment: str, study: str) -> dict[int, Any]:
+    """The runs of a sweep's trials by trial number (their `kerazoo.sweep.*` tags)."""
+    client = mlflow.MlflowClient()
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return {}
+    runs = client.search_runs([found.experiment_id], max_results=10000, filter_string=(
+        f"tags.`kerazoo.sweep.study` = '{study}' and tags.`kerazoo.sweep.trial` != ''"))
+    return {int(run.data.tags["kerazoo.sweep.trial"]): run for run in runs}
+
+
+def end_run_interrupted(run_id: str) -> None:
+    """End a run KILLED after the fact, as TrackedRun ends an interrupted one."""
+    client = mlflow.MlflowClient()
+    client.set_tag(run_id, "kerazoo.interrupted", "true")
+    client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
