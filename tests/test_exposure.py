@@ -87,3 +87,17 @@ def test_compare_in_an_empty_folder_creates_nothing(tmp_path):
     assert_one_line_error(kerazoo("compare", "--plot", "val_loss", cwd=empty),
                           "no tracking store at 'sqlite:///mlruns/mlflow.db'")
     assert list(empty.iterdir()) == []
+
+
+def test_the_text_size_limit_is_an_option(tmp_path):
+    from kerazoo.data import load_data
+    from kerazoo.errors import KerazooError
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("to be or not to be " * 20)
+    with pytest.raises(KerazooError, match="is 380 bytes .* more than the 100 bytes allowed"):
+        load_data("text_file", path=str(notes), window=10, max_bytes=100)
+    with pytest.raises(KerazooError, match="`max_bytes` must be a positive integer"):
+        load_data("text_file", path=str(notes), window=10, max_bytes=0)
+    assert load_data("text_file", path=str(notes), window=10, block_windows=2,
+                     max_bytes=380).train is not None
