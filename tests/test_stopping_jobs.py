@@ -72,6 +72,8 @@ def pause_unless_ended(process: subprocess.Popen) -> bool:
 
 def trial_runs(client, study: str) -> dict[int, mlflow.entities.Run]:
     experiment = client.get_experiment_by_name("digits")
+    if experiment is None:  # no run yet
+        return {}
     runs = client.search_runs([experiment.experiment_id], max_results=1000,
                               filter_string=f"tags.`kerazoo.sweep.study` = '{study}'")
     return {int(run.data.tags["kerazoo.sweep.trial"]): run for run in runs
@@ -218,3 +220,27 @@ def test_a_rank_killed_stops_the_job_at_once_and_the_run_fails(client):
     run = job_run(client)
     assert run.info.status == "FAILED"
     assert run.data.tags["kerazoo.job.failure"] == "rank 1 was killed by SIGKILL"
+
+
+@pytest.mark.slow
+def test_a_worker_killed_outright_fails_its_trial_at_once(client):
+    sweeping = start("sweep", "mlp_digits", "--smoke", "--set", "train.epochs=500", "--param",
+                     "model.dropout=uniform(0, 0.5)", "--trials", "2", "--study", "cut")
+    running = []
+    for _ in range(3000):  # bounded polling until a trial's run exists and runs
+        running = [run for run in trial_runs(client, "cut").values()
+                   if run.info.status == "RUNNING"]
+        if running or pause_unless_ended(sweeping):
+            break
+    assert running, sweeping.communicate()
+    os.kill(int(running[0].data.tags["kerazoo.pid"]), signal.SIGKILL)
+    stdout, stderr = sweeping.communicate(timeout=300)
+
+    assert sweeping.returncode == 2, stderr
+    assert stderr.splitlines()[1:] == [
+        "kerazoo: error: sweep worker 0 was killed by SIGKILL; the finished trials are in "
+        "study 'cut' (continue with --join cut)"], stderr
+    assert parent_run(client, "cut").info.status == "FAILED"
+    study = assert_trials_agree(client, "cut")
+    assert [trial.state.name for trial in study.trials] == ["FAIL"]
+    assert client.get_run(running[0].info.run_id).info.status == "KILLED"
