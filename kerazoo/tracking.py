@@ -9,6 +9,7 @@ model's epoch does. Keras is imported only where a model is logged, so reading r
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import importlib.metadata
@@ -17,6 +18,7 @@ import os
 import sqlite3
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 from pathlib import Path
@@ -73,6 +75,8 @@ def prepare_store(uri: str) -> None:
     on a local disk, where mlruns/ is; put a shared store behind `make server` instead.
     """
     mlflow.set_tracking_uri(uri)
+    if masked(uri) != uri:  # MLflow prints "View run ... at: URL" with the URI's password
+        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     path = sqlite_path(uri)
     if path is not None:
         if not path.parent.exists():
@@ -90,7 +94,7 @@ def prepare_store(uri: str) -> None:
         return
     if uri.startswith(("http://", "https://")):
         try:
-            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=5) as response:
+            with urllib.request.urlopen(_health_request(uri), timeout=5) as response:
                 response.read()
         except (urllib.error.URLError, OSError, ValueError) as error:
             reason = getattr(error, "reason", error)
@@ -106,6 +110,19 @@ def store_missing(uri: str) -> bool:
     says there are none instead of creating an empty store (or anything else) there."""
     path = sqlite_path(uri)
     return path is not None and not path.exists()
+
+
+def _health_request(uri: str) -> urllib.request.Request:
+    """A GET of the server's /health, its user and password (if the URI holds them) sent as
+    basic authentication, as MLflow's client sends them: urllib reads neither from a URL."""
+    parts = urllib.parse.urlsplit(uri.rstrip("/") + "/health")
+    headers = {}
+    if parts.username is not None or parts.password is not None:
+        pair = f"{urllib.parse.unquote(parts.username or '')}:" \
+               f"{urllib.parse.unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    return urllib.request.Request(urllib.parse.urlunsplit(parts), headers=headers)
 
 
 def _use_write_ahead_log(path: Path) -> None:

@@ -101,3 +101,41 @@ def test_the_text_size_limit_is_an_option(tmp_path):
         load_data("text_file", path=str(notes), window=10, max_bytes=0)
     assert load_data("text_file", path=str(notes), window=10, block_windows=2,
                      max_bytes=380).train is not None
+
+
+@pytest.mark.slow
+def test_a_run_on_a_server_reached_with_a_password_never_prints_it(tmp_path):
+    """`mlflow server` (SQLite backend, loopback) takes the URI's basic-auth header and
+    ignores it; everything kerazoo and MLflow print must still hide the password."""
+    import socket
+    import threading
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1",
+         "--port", str(port), "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--artifacts-destination", str(tmp_path / "artifacts")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        for _ in range(1200):  # bounded polling until the server answers
+            assert server.poll() is None, "mlflow server exited"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            except OSError:
+                threading.Event().wait(0.1)
+        uri = f"http://kerazoo:{SECRET}@127.0.0.1:{port}"
+        completed = kerazoo("run", "mlp_digits", "--smoke", "--set",
+                            "train.learning_rate=0.5", cwd=tmp_path,
+                            env={"MLFLOW_TRACKING_URI": uri})
+        assert completed.returncode == 0, completed.stderr
+        assert SECRET not in completed.stdout + completed.stderr
+        assert_one_line_error(kerazoo("run", "mlp_digits", "--resume", "0123abcd", cwd=tmp_path,
+                                      env={"MLFLOW_TRACKING_URI": uri}),
+                              "kerazoo:***@127.0.0.1")
+    finally:
+        server.terminate()
+        server.wait()
