@@ -213,8 +213,9 @@ def launch_command(recipe: str, processes: int, port: int | None, overrides: tup
               "sweep.trials or 20); with --join, the trials this machine adds (required).")
 @click.option("--workers", type=click.IntRange(1), default=None,
               help="Worker processes on this machine (default: sweep.workers or 1).")
-@click.option("--storage", default=None, metavar="URL",
-              help="Optuna storage, any SQLAlchemy URL (default: sqlite:///mlruns/optuna.db).")
+@click.option("--storage", default=None, metavar="URL", envvar="KERAZOO_SWEEP_STORAGE",
+              help="Optuna storage, any SQLAlchemy URL (default: $KERAZOO_SWEEP_STORAGE or "
+              "sqlite:///mlruns/optuna.db).")
 @click.option("--study", "study_name", default=None, help="Study name (default: RECIPE-TIME).")
 @click.option("--join", "join_study", default=None, metavar="STUDY",
               help="Add workers to an existing study instead of starting one.")

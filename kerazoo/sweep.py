@@ -267,17 +267,18 @@ def run_workers(study: optuna.Study, plan: Plan, url: str, trials: int, workers:
     """`workers` processes of `kerazoo sweep --join`, sharing the trials. They are told
     they are helpers (`--helper`): the process that started them writes the summary.
     However they end, none is left running, and the trials they left agree with their
-    runs; the tracking URI reaches them in the environment, not on a command line that
-    `ps` shows."""
+    runs; the tracking URI and the storage URL reach them in the environment, not on a
+    command line that `ps` shows (either may hold a password)."""
     from kerazoo.launch import run_together
 
     commands = {
         f"worker {index}": [sys.executable, "-m", "kerazoo.cli", "sweep", "--join",
-                            study.study_name, "--storage", url, "--trials", str(count),
+                            study.study_name, "--trials", str(count),
                             "--workers", "1", "--helper"]
         for index, count in enumerate(shares(trials, workers))}
     pids: dict[str, int] = {}
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "MLFLOW_TRACKING_URI": uri}
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "MLFLOW_TRACKING_URI": uri,
+                   "KERAZOO_SWEEP_STORAGE": url}
     try:
         return run_together(commands, environment, hide, pids)
     finally:
