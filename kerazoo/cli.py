@@ -66,7 +66,20 @@ def _print_table(rows: list[dict], empty: str) -> None:
         click.echo(pd.DataFrame(rows).to_string(index=False))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Interrupted(Exception):
+    """A KeyboardInterrupt (Ctrl-C, SIGTERM) out of a command, carried past click, which
+    would print an empty line for it before `main` prints the one line that says so."""
+
+
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as interruption:
+            raise Interrupted() from interruption
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kerazoo")
 def cli() -> None:
     """kerazoo: a Keras 3 model zoo with MLflow tracking."""
@@ -221,15 +234,19 @@ def launch_command(recipe: str, processes: int, port: int | None, overrides: tup
     from kerazoo.recipe import load_recipe
 
     distributed.require_jax(JOB)  # one line now, not a traceback from every worker
+    import_keras_quietly()  # checking the recipe imports the backend: without its chatter
     load_recipe(recipe, overrides, smoke=smoke)  # a mistake is one line here, not N workers'
     arguments = [item for override in overrides for item in ("--set", override)]
     arguments += ["--smoke"] * smoke + ["--quiet"] * quiet
     arguments += ["--tracking-uri", tracking_uri] if tracking_uri else []
-    status = launch(recipe, processes, arguments, port, hide=BACKEND_CHATTER.match)
-    if status:
-        error = click.ClickException(f"a worker exited with status {status}; the job stopped")
-        error.exit_code = status  # 2 still means a user mistake, 130 an interruption
-        raise error
+    ended = launch(recipe, processes, arguments, port, hide=BACKEND_CHATTER.match,
+                   tracking_uri=tracking_uri)
+    if ended.status:
+        from kerazoo.launch import exit_status
+
+        error = click.ClickException(f"{ended.describe()}; the other ranks were stopped")
+        error.exit_code = exit_status(ended.status)  # 2 still means a user mistake, 130 an
+        raise error  # interruption
 
 
 @cli.command("sweep")
@@ -241,8 +258,9 @@ def launch_command(recipe: str, processes: int, port: int | None, overrides: tup
               "sweep.trials or 20); with --join, the trials this machine adds (required).")
 @click.option("--workers", type=click.IntRange(1), default=None,
               help="Worker processes on this machine (default: sweep.workers or 1).")
-@click.option("--storage", default=None, metavar="URL",
-              help="Optuna storage, any SQLAlchemy URL (default: sqlite:///mlruns/optuna.db).")
+@click.option("--storage", default=None, metavar="URL", envvar="KERAZOO_SWEEP_STORAGE",
+              help="Optuna storage, any SQLAlchemy URL (default: $KERAZOO_SWEEP_STORAGE or "
+              "sqlite:///mlruns/optuna.db).")
 @click.option("--study", "study_name", default=None, help="Study name (default: RECIPE-TIME).")
 @click.option("--join", "join_study", default=None, metavar="STUDY",
               help="Add workers to an existing study instead of starting one.")
@@ -335,7 +353,11 @@ def compare_command(experiments: tuple[str, ...], sort: str | None, filter_strin
     """Runs side by side: recipe, the params that differ, final metrics, duration."""
     from kerazoo import compare, tracking
 
-    tracking.prepare_store(tracking.tracking_uri(tracking_uri))
+    uri = tracking.tracking_uri(tracking_uri)
+    if tracking.store_missing(uri):  # only reading: nothing is created here
+        _no_store(uri, asked_for=bool(experiments or plot_metric))
+        return
+    tracking.prepare_store(uri)
     table = compare.runs_table(list(experiments), sort, filter_string, max_runs)
     _print_table(table.to_dict("records"), "no runs yet: try `kerazoo run mlp_digits`")
     if plot_metric:
@@ -360,6 +382,18 @@ def serve_command(model: str, port: int, tracking_uri: str | None) -> None:
     serve(model, port, tracking_uri)
 
 
+def _no_store(uri: str, asked_for: bool) -> None:
+    """No store, no runs: a plain listing says so; asking for an experiment or a plot is a
+    mistake, because there is nothing to find."""
+    from kerazoo.uris import masked
+
+    where = f"no tracking store at {masked(uri)!r}"
+    if asked_for:
+        raise KerazooError(f"{where}, so no runs to compare; give --tracking-uri or set "
+                           "MLFLOW_TRACKING_URI to the store holding them")
+    click.echo(f"no runs yet ({where}): try `kerazoo run mlp_digits`")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and exit status 2 for user mistakes."""
     try:
@@ -373,7 +407,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as error:
         click.echo(f"kerazoo: error: {' '.join(error.format_message().split())}", err=True)
         sys.exit(error.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
         click.echo("kerazoo: interrupted", err=True)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

@@ -117,3 +117,16 @@ def take_pending() -> KeyboardInterrupt | None:
     signum = _pending[0]
     _pending.clear()
     return _interrupt(signum)
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Inside a critical section, a block that signals interrupt again: a sweep's trial,
+    whose bookkeeping around it must finish. A signal noted before is raised on entry."""
+    global _depth
+    saved, _depth = _depth, 0
+    try:
+        _raise_pending()
+        yield
+    finally:
+        _depth = saved

@@ -11,6 +11,14 @@ parent run) is kept in the study's user attributes.
 Every epoch's validation metric is reported to Optuna and a median pruner may stop a trial;
 its run then ends FINISHED with a `pruned` tag, because stopping early is a decision, not a
 failure.
+
+Trials and runs agree after any interruption: a trial that did not end COMPLETE or PRUNED is
+FAIL in Optuna, and its MLflow run (if it started one) is KILLED, or FAILED when the trial
+itself raised. SIGINT or SIGTERM to the starting process is forwarded once to each worker;
+each ends its trial that way and exits with one line, then the parent run ends KILLED. A
+worker killed outright (SIGKILL, a lost machine) stops beating Optuna's RDB heartbeat: its own
+parent process fails its trial at once, and any other worker of the study does so once the
+heartbeat is GRACE_SECONDS old (Optuna's stale-trial check), ending the run KILLED as well.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 import sys
 import time
 import warnings
@@ -29,15 +38,20 @@ import keras
 import optuna
 import yaml
 
-from kerazoo import plots, search_space, tracking
+from kerazoo import interrupts, plots, search_space, tracking
 from kerazoo.errors import KerazooError, did_you_mean
 from kerazoo.locks import file_lock
 from kerazoo.recipe import Recipe, Sweep, apply_overrides, load_recipe, validate
+from kerazoo.uris import masked
 
 DEFAULT_STORAGE = "sqlite:///mlruns/optuna.db"
 # A worker waits this long for a busy SQLite file instead of failing the trial.
 SQLITE_BUSY_SECONDS = 60
 ATTRIBUTE = "kerazoo.sweep"  # the study user attribute holding what workers need
+# A running trial's worker writes a heartbeat this often; a trial whose heartbeat is older
+# than the grace period has lost its worker (a write can wait SQLITE_BUSY_SECONDS).
+HEARTBEAT_SECONDS = 10
+GRACE_SECONDS = 2 * SQLITE_BUSY_SECONDS
 
 
 @dataclass(frozen=True)
@@ -72,31 +86,39 @@ def display_url(url: str) -> str:
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        make_url(url)  # checks the form
     except ArgumentError:
         raise KerazooError(f"--storage must be a SQLAlchemy URL such as {DEFAULT_STORAGE} or "
-                           f"postgresql://USER@HOST/DATABASE. Received: --storage={url!r}"
+                           f"postgresql://USER@HOST/DATABASE. Received: --storage={masked(url)!r}"
                            ) from None
+    return masked(url)
 
 
-def open_storage(url: str, create: bool = False) -> optuna.storages.RDBStorage:
+def open_storage(url: str, create: bool = False,
+                 grace_seconds: int = GRACE_SECONDS) -> optuna.storages.RDBStorage:
     """Open the study storage; with `create`, make its tables (once, under a file lock for
-    SQLite: Optuna's first-time schema creation races when processes do it together)."""
+    SQLite: Optuna's first-time schema creation races when processes do it together).
+
+    Trials beat Optuna's heartbeat; a trial silent for `grace_seconds` is failed by the next
+    worker to start a trial, and its MLflow run ended KILLED (`trial_lost`)."""
     shown = display_url(url)
     path = tracking.sqlite_path(url)
-    engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}} if path else None
+    options = {"engine_kwargs": {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}}
+               if path else None, "heartbeat_interval": HEARTBEAT_SECONDS,
+               "grace_period": grace_seconds, "heartbeat_stale_trial_callback": trial_lost}
     try:
-        if path is not None and create:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with file_lock(path.with_name(path.name + ".lock")):
-                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
-                                          skip_table_creation=not create)
+        with warnings.catch_warnings():  # the heartbeat is "experimental" since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            if path is not None and create:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with file_lock(path.with_name(path.name + ".lock")):
+                    return optuna.storages.RDBStorage(url, **options)
+            return optuna.storages.RDBStorage(url, skip_table_creation=not create, **options)
     except (ImportError, OSError, ValueError, RuntimeError, optuna.exceptions.OptunaError,
             _sqlalchemy_error()) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise KerazooError(f"cannot open the Optuna storage {shown!r}: "
-                           f"{type(error).__name__}: {message}") from None
+                           f"{type(error).__name__}: {masked(message)}") from None
 
 
 def _sqlalchemy_error() -> type[Exception]:
@@ -218,12 +240,13 @@ def start(recipe_name: str, overrides: tuple[str, ...], params: tuple[str, ...],
         raise KerazooError(f"--study: a study {name!r} exists already in "
                            f"{display_url(url)!r}; add workers to it with --join {name}, or "
                            "pick another name") from None
-    plan = Plan(recipe.resolved(), tuple(assignments), section.metric, smoke, uri)
-    with tracking.TrackedRun(tracking.experiment_for(recipe.experiment, smoke),
-                             run_name=f"sweep {name}", uri=uri, tags={
-        "kerazoo.recipe": recipe.name, "kerazoo.sweep.study": name,
-        "kerazoo.sweep.role": "parent", "kerazoo.smoke": str(smoke).lower(),
-    }) as parent:
+    # The URI is kept masked: joiners on other machines give theirs (--tracking-uri).
+    plan = Plan(recipe.resolved(), tuple(assignments), section.metric, smoke, masked(uri))
+    tags = {"kerazoo.recipe": recipe.name, "kerazoo.sweep.study": name,
+            "kerazoo.sweep.role": "parent", "kerazoo.smoke": str(smoke).lower()}
+    experiment = tracking.experiment_for(recipe.experiment, smoke)
+    with interrupts.signals_as_interrupt(), tracking.TrackedRun(
+            experiment, run_name=f"sweep {name}", uri=uri, tags=tags) as parent:
         plan = dataclasses.replace(plan, parent_run_id=parent.run_id)
         study.set_user_attr(ATTRIBUTE, plan.to_json())
         parent.log_params({
@@ -232,27 +255,36 @@ def start(recipe_name: str, overrides: tuple[str, ...], params: tuple[str, ...],
             "sweep.direction": section.direction, "recipe": recipe.name,
             **{f"sweep.params.{key}": d.spec for key, d in space.items()}})
         parent.log_text(yaml.safe_dump(recipe.resolved(), sort_keys=False), "recipe.yaml")
-        status = run_workers(name, url, section.trials, section.workers, uri, hide)
+        ended = run_workers(study, plan, url, section.trials, section.workers, uri, hide)
         summary = summarize(study, plan, parent)
-        if status:  # the parent run ends FAILED
-            raise KerazooError(f"a sweep worker exited with status {status}; the finished "
-                               f"trials are in study {name!r} (continue with --join {name})")
+        if ended.status:  # the parent run ends FAILED
+            raise KerazooError(f"sweep {ended.describe()}; the finished trials are in study "
+                               f"{name!r} (continue with --join {name})")
     summary["ui"] = tracking.run_url(parent.experiment_id, parent.run_id, uri)
     return summary
 
 
-def run_workers(name: str, url: str, trials: int, workers: int, uri: str,
-                hide: Callable[[str], Any] | None = None) -> int:
+def run_workers(study: optuna.Study, plan: Plan, url: str, trials: int, workers: int,
+                uri: str, hide: Callable[[str], Any] | None = None):
     """`workers` processes of `kerazoo sweep --join`, sharing the trials. They are told
-    they are helpers (`--helper`): the process that started them writes the summary."""
+    they are helpers (`--helper`): the process that started them writes the summary.
+    However they end, none is left running, and the trials they left agree with their
+    runs; the tracking URI and the storage URL reach them in the environment, not on a
+    command line that `ps` shows (either may hold a password)."""
     from kerazoo.launch import run_together
 
     commands = {
-        f"worker {index}": [sys.executable, "-m", "kerazoo.cli", "sweep", "--join", name,
-                            "--storage", url, "--trials", str(count), "--workers", "1",
-                            "--tracking-uri", uri, "--helper"]
+        f"worker {index}": [sys.executable, "-m", "kerazoo.cli", "sweep", "--join",
+                            study.study_name, "--trials", str(count),
+                            "--workers", "1", "--helper"]
         for index, count in enumerate(shares(trials, workers))}
-    return run_together(commands, {**os.environ, "PYTHONUNBUFFERED": "1"}, hide)
+    pids: dict[str, int] = {}
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "MLFLOW_TRACKING_URI": uri,
+                   "KERAZOO_SWEEP_STORAGE": url}
+    try:
+        return run_together(commands, environment, hide, pids)
+    finally:
+        agree(study, plan, dead_workers=set(pids.values()))
 
 
 # --- joining workers ----------------------------------------------------------------------------
@@ -270,19 +302,33 @@ def join(name: str, storage: str | None, *, trials: int, workers: int = 1,
     url = storage or DEFAULT_STORAGE
     rdb = open_storage(url)
     study, plan = load_study(name, rdb, study_pruner)
-    uri = tracking.tracking_uri(tracking_uri or plan.tracking_uri)
+    uri = joining_uri(tracking_uri, plan)
     tracking.prepare_store(uri)
-    if workers > 1:
-        status = run_workers(name, url, trials, workers, uri, hide)
-        if status:
-            raise KerazooError(f"a sweep worker exited with status {status}")
-    else:
-        run_trials(study, plan, trials, uri)
+    with interrupts.signals_as_interrupt():
+        if workers > 1:
+            ended = run_workers(study, plan, url, trials, workers, uri, hide)
+            if ended.status:
+                raise KerazooError(f"sweep {ended.describe()}")
+        else:
+            run_trials(study, plan, trials, uri)
     if helper or tracking.run_status(plan.parent_run_id) == "RUNNING":
         return None  # the starting machine summarizes when its workers end
     with tracking.TrackedRun("", run_name="", uri=uri,
                              resume_run_id=plan.parent_run_id) as parent:
         return summarize(study, plan, parent)
+
+
+def joining_uri(explicit: str | None, plan: Plan) -> str:
+    """Where a joiner logs: --tracking-uri, else the study's URI, unless that held a password
+    (kept masked in the study), else $MLFLOW_TRACKING_URI."""
+    if explicit:
+        return explicit
+    if masked(plan.tracking_uri) == plan.tracking_uri and "***@" not in plan.tracking_uri:
+        return plan.tracking_uri
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    raise KerazooError(f"--join: the study logs to {plan.tracking_uri!r}, whose password is "
+                       "not kept in the study; give --tracking-uri or set MLFLOW_TRACKING_URI")
 
 
 class OptunaPruning(keras.callbacks.Callback):
@@ -319,19 +365,28 @@ def run_trials(study: optuna.Study, plan: Plan, trials: int, uri: str) -> None:
     space = plan.space
     name = plan.recipe.get("name", "recipe")
 
+    interrupted: list[KeyboardInterrupt] = []
+
     def objective(trial: optuna.Trial) -> float:
         values = {key: distribution.suggest(trial) for key, distribution in space.items()}
         pruning = OptunaPruning(trial, plan.metric)
         try:
-            recipe = validate(apply_overrides(plan.recipe, list(values.items())), name)
-            result = run_recipe(
-                recipe, smoke=plan.smoke, tracking_uri=uri, verbose=0,
-                extra_callbacks=[pruning], parent_run_id=plan.parent_run_id,
-                tags={"kerazoo.sweep.study": study.study_name,
-                      "kerazoo.sweep.trial": str(trial.number)})
+            with interrupts.interruptible():  # the trial's own work; its bookkeeping is not
+                recipe = validate(apply_overrides(plan.recipe, list(values.items())), name)
+                result = run_recipe(
+                    recipe, smoke=plan.smoke, tracking_uri=uri, verbose=0,
+                    extra_callbacks=[pruning], parent_run_id=plan.parent_run_id,
+                    tags={"kerazoo.sweep.study": study.study_name,
+                          "kerazoo.sweep.trial": str(trial.number)})
         except KerazooError as error:  # a value the range allowed but the recipe does not:
             print(f"kerazoo: trial {trial.number} failed: {error}", file=sys.stderr)
             return float("nan")  # Optuna records the trial FAILED, without a traceback
+        except KeyboardInterrupt as interruption:  # the run ended KILLED (if it began)
+            interrupted.append(interruption)
+            study.stop()
+            # FAIL without Optuna's traceback or warning: the worker says it once, on exit.
+            optuna.logging.set_verbosity(optuna.logging.ERROR)
+            return float("nan")
         finally:
             keras.backend.clear_session()  # trials must not pile up graphs in one worker
         trial.set_user_attr("mlflow_run_id", result.run_id)
@@ -342,8 +397,52 @@ def run_trials(study: optuna.Study, plan: Plan, trials: int, uri: str) -> None:
         return pruning.last_value
 
     # A trial that raises is recorded FAILED (its run too) and the worker goes on: a bad
-    # corner of the space must not end the sweep.
-    study.optimize(objective, n_trials=trials, catch=(Exception,), gc_after_trial=True)
+    # corner of the space must not end the sweep. Signals interrupt only a trial's own work
+    # (interrupts.interruptible): Optuna's asking and telling around it finish first, so a
+    # trial is never left RUNNING by a worker that stopped.
+    try:
+        with interrupts.signals_as_interrupt(), interrupts.critical_section():
+            study.optimize(objective, n_trials=trials, catch=(Exception,),
+                           gc_after_trial=True)
+    except KeyboardInterrupt:
+        agree(study, plan)
+        raise
+    if interrupted:
+        agree(study, plan)
+        raise interrupted[0]
+
+
+# --- trials and runs agree ---------------------------------------------------------------------
+
+def agree(study: optuna.Study, plan: Plan, dead_workers: set[int] = frozenset(),
+          only: set[int] | None = None) -> None:
+    """Bring Optuna and MLflow to agree on every trial (or those numbered in `only`).
+
+    A trial still RUNNING whose run was started by one of `dead_workers` (process ids on this
+    host, reaped by the caller) is failed now. A FAIL trial's run that is RUNNING (its worker
+    died) or FINISHED (interrupted after its run ended, before Optuna was told) ends KILLED.
+    """
+    runs = tracking.trial_runs(tracking.experiment_for(plan.recipe["experiment"], plan.smoke),
+                               study.study_name)
+    host = socket.gethostname()
+    for trial in study.get_trials(deepcopy=False):
+        run = runs.get(trial.number)
+        if run is None or (only is not None and trial.number not in only):
+            continue
+        state = trial.state
+        if (state == optuna.trial.TrialState.RUNNING and run.data.tags.get("kerazoo.host") == host
+                and run.data.tags.get("kerazoo.pid") in {str(pid) for pid in dead_workers}):
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+            state = optuna.trial.TrialState.FAIL
+        if state == optuna.trial.TrialState.FAIL and run.info.status in ("RUNNING", "FINISHED"):
+            tracking.end_run_interrupted(run.info.run_id)
+
+
+def trial_lost(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Optuna's heartbeat found `trial` silent past the grace period and failed it: its
+    worker is gone, so its run ends KILLED too."""
+    if ATTRIBUTE in study.user_attrs:
+        agree(study, Plan.from_json(study.user_attrs[ATTRIBUTE]), only={trial.number})
 
 
 # --- the parent run's summary ---------------------------------------------------------------------

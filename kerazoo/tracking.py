@@ -9,13 +9,16 @@ model's epoch does. Keras is imported only where a model is logged, so reading r
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import importlib.metadata
+import logging
 import os
 import sqlite3
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 from pathlib import Path
@@ -29,6 +32,7 @@ from mlflow.exceptions import MlflowException
 
 from kerazoo.errors import KerazooError
 from kerazoo.locks import file_lock
+from kerazoo.uris import masked
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 # Buffered metrics reach the store at least this often: near live in the UI, while a flush
@@ -46,6 +50,11 @@ EXPERIMENT_KIND = "custom_model_development"
 UI_ADDRESS = "http://127.0.0.1:5000"  # where `make ui` serves
 UI_VIEW = "workflowType=machine_learning"
 SMOKE_SUFFIX = "-smoke"
+
+# MLflow announces a new SQLite store's schema creation and migration on INFO, before any
+# line of kerazoo's: a user's first mistake would print three lines instead of one.
+for _chatty in ("mlflow.store.db.utils", "alembic"):
+    logging.getLogger(_chatty).setLevel(logging.WARNING)
 
 
 def tracking_uri(uri: str | None = None) -> str:
@@ -75,13 +84,16 @@ def prepare_store(uri: str) -> None:
     on a local disk, where mlruns/ is; put a shared store behind `make server` instead.
     """
     mlflow.set_tracking_uri(uri)
+    if masked(uri) != uri:  # MLflow prints "View run ... at: URL" with the URI's password
+        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     path = sqlite_path(uri)
     if path is not None:
         if not path.parent.exists():
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise KerazooError(f"cannot create the tracking store folder for {uri!r}: "
+                raise KerazooError(f"cannot create the tracking store folder for "
+                                   f"{masked(uri)!r}: "
                                    f"{error.strerror}") from None
         with file_lock(path.with_name(path.name + ".lock")):
             created = not path.exists()
@@ -91,14 +103,35 @@ def prepare_store(uri: str) -> None:
         return
     if uri.startswith(("http://", "https://")):
         try:
-            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=5) as response:
+            with urllib.request.urlopen(_health_request(uri), timeout=5) as response:
                 response.read()
         except (urllib.error.URLError, OSError, ValueError) as error:
             reason = getattr(error, "reason", error)
-            raise KerazooError(f"cannot reach the MLflow tracking server at {uri!r} ({reason}); "
+            raise KerazooError(f"cannot reach the MLflow tracking server at {masked(uri)!r} "
+                               f"({masked(reason)}); "
                                "start it (`make server`) or set MLFLOW_TRACKING_URI to a "
                                f"reachable server or to {DEFAULT_TRACKING_URI!r}") from None
     _ask_store(uri)
+
+
+def store_missing(uri: str) -> bool:
+    """Whether `uri` names a SQLite store not created yet: a command that only reads runs
+    says there are none instead of creating an empty store (or anything else) there."""
+    path = sqlite_path(uri)
+    return path is not None and not path.exists()
+
+
+def _health_request(uri: str) -> urllib.request.Request:
+    """A GET of the server's /health, its user and password (if the URI holds them) sent as
+    basic authentication, as MLflow's client sends them: urllib reads neither from a URL."""
+    parts = urllib.parse.urlsplit(uri.rstrip("/") + "/health")
+    headers = {}
+    if parts.username is not None or parts.password is not None:
+        pair = f"{urllib.parse.unquote(parts.username or '')}:" \
+               f"{urllib.parse.unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    return urllib.request.Request(urllib.parse.urlunsplit(parts), headers=headers)
 
 
 def _use_write_ahead_log(path: Path) -> None:
@@ -113,7 +146,8 @@ def _ask_store(uri: str) -> None:
         mlflow.MlflowClient(uri).search_experiments(max_results=1)
     except Exception as error:  # any store failure here is a configuration problem
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise KerazooError(f"cannot use the MLflow tracking store {uri!r}: {message}") from None
+        raise KerazooError(f"cannot use the MLflow tracking store {masked(uri)!r}: "
+                           f"{masked(message)}") from None
 
 
 def experiment_id(name: str) -> str:
@@ -164,7 +198,8 @@ def experiment_for(name: str, smoke: bool) -> str:
 def ui_address(uri: str | None = None) -> str:
     """Where the UI showing store `uri` is: the tracking server itself, else `make ui`."""
     uri = tracking_uri(uri)
-    return uri.rstrip("/") if uri.startswith(("http://", "https://")) else UI_ADDRESS
+    # Masked: the address is printed, and a server's URI may hold a password.
+    return masked(uri.rstrip("/")) if uri.startswith(("http://", "https://")) else UI_ADDRESS
 
 
 def run_url(experiment: str, run_id: str, uri: str | None = None) -> str:
@@ -335,7 +370,7 @@ class TrackedRun:
                 self._set_tag_quietly("kerazoo.interrupted", "true")
             else:
                 status = RunStatus.to_string(RunStatus.FAILED)
-                self._set_tag_quietly("kerazoo.error", f"{exc_type.__name__}: {exc}")
+                self._set_tag_quietly("kerazoo.error", masked(f"{exc_type.__name__}: {exc}"))
             mlflow.end_run(status=status)
         return False
 
@@ -348,7 +383,8 @@ class TrackedRun:
         except Exception as error:
             if strict():
                 raise
-            warnings.warn(f"kerazoo: could not {action}: {type(error).__name__}: {error}",
+            warnings.warn(f"kerazoo: could not {action}: {type(error).__name__}: "
+                          f"{masked(error)}",
                           stacklevel=3)
             return None
 
@@ -511,7 +547,8 @@ def find_run(run_id: str):
         return mlflow.MlflowClient().get_run(run_id)
     except MlflowException:
         raise KerazooError(f"no run {run_id!r} in the tracking store "
-                           f"{mlflow.get_tracking_uri()!r}; `kerazoo compare` lists runs") from None
+                           f"{masked(mlflow.get_tracking_uri())!r}; `kerazoo compare` lists "
+                           "runs") from None
 
 
 def metric_history(run_id: str, key: str) -> list[tuple[int, float]]:
@@ -540,3 +577,45 @@ def check_model_uri(uri: str) -> None:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise KerazooError(f"no model {uri!r} in the tracking store "
                            f"{mlflow.get_tracking_uri()!r}: {message}") from None
+
+
+def end_runs_of_process(uri: str, host: str, pid: int, since_ms: int, status: str,
+                        reason: str | None = None) -> None:
+    """End every run still RUNNING that process `pid` on `host` started (its
+    `kerazoo.host`/`kerazoo.pid` tags): for a launcher whose rank 0 was stopped before it
+    could end its run, or a sweep whose worker died. Only runs started since `since_ms` count
+    (a process id is reused in time). A run the process ended itself as
+    KILLED is marked FAILED when `status` says a peer failed; `reason` (the peer's failure)
+    goes in the `kerazoo.job.failure` tag."""
+    client = mlflow.MlflowClient(uri)
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    if not experiments:
+        return
+    runs = client.search_runs(experiments, filter_string=(
+        f"tags.`kerazoo.host` = '{host}' and tags.`kerazoo.pid` = '{pid}' and "
+        f"attributes.start_time >= {since_ms}"))
+    for run in runs:
+        if reason:  # the cause, beside whatever error the process saw (a peer's lost socket)
+            client.set_tag(run.info.run_id, "kerazoo.job.failure", masked(reason))
+        if run.info.status == "RUNNING" or (status == "FAILED" and run.info.status == "KILLED"):
+            if reason:
+                client.set_tag(run.info.run_id, "kerazoo.error", masked(reason))
+            client.set_terminated(run.info.run_id, status)
+
+
+def trial_runs(experiment: str, study: str) -> dict[int, Any]:
+    """The runs of a sweep's trials by trial number (their `kerazoo.sweep.*` tags)."""
+    client = mlflow.MlflowClient()
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return {}
+    runs = client.search_runs([found.experiment_id], max_results=10000, filter_string=(
+        f"tags.`kerazoo.sweep.study` = '{study}' and tags.`kerazoo.sweep.trial` != ''"))
+    return {int(run.data.tags["kerazoo.sweep.trial"]): run for run in runs}
+
+
+def end_run_interrupted(run_id: str) -> None:
+    """End a run KILLED after the fact, as TrackedRun ends an interrupted one."""
+    client = mlflow.MlflowClient()
+    client.set_tag(run_id, "kerazoo.interrupted", "true")
+    client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))

@@ -78,3 +78,22 @@ def test_handlers_are_restored_afterwards():
     with signals_as_interrupt():
         pass
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+def test_an_interruptible_block_inside_a_critical_section():
+    """A sweep's trial: signals interrupt it, and one noted in the bookkeeping around it is
+    raised as the next trial begins; after the block, signals are noted again."""
+    with signals_as_interrupt(), pytest.raises(KeyboardInterrupt, match="SIGINT"):
+        with critical_section():
+            os.kill(os.getpid(), signal.SIGTERM)  # noted: a signal's handler runs before
+            assert interrupts.pending()  # the next line does
+            with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+                with interrupts.interruptible():
+                    pytest.fail("a noted signal did not stop the block on entry")
+            with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+                with interrupts.interruptible():
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    pytest.fail("not interrupted inside the block")
+            os.kill(os.getpid(), signal.SIGINT)
+            assert interrupts.pending()  # noted again outside the block
+        pytest.fail("not interrupted when the critical section closed")

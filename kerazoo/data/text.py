@@ -24,14 +24,25 @@ SHAKESPEARE_NAMES = (("shakespeare.txt",), ("tinyshakespeare.txt",),
                      ("tinyshakespeare", "input.txt"))
 NIETZSCHE_URL = "https://s3.amazonaws.com/text-datasets/nietzsche.txt"
 NIETZSCHE_NAMES = (("nietzsche.txt",),)
+# A text is read whole and cut into windows several times its size; beyond this a mistaken
+# path (a disk image, a log) ends in a MemoryError. The classic corpora are about 1 MB.
+MAX_BYTES = 64 * 2**20
 
 
-def read_text(path: Path, what: str = "text file") -> str:
-    """A UTF-8 text file's contents; a missing, empty or binary file is a one-line error."""
+def read_text(path: Path, what: str = "text file", max_bytes: int = MAX_BYTES,
+              limit_option: str = "data.max_bytes") -> str:
+    """A UTF-8 text file's contents; a missing, empty, binary or oversized file is a
+    one-line error (the size is checked before anything is read)."""
     if not path.exists():
         raise KerazooError(f"{what} {str(path)!r} does not exist")
     if not path.is_file():
         raise KerazooError(f"{what} {str(path)!r} is not a file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise KerazooError(f"{what} {str(path)!r} is {size} bytes ({size / 2**20:.1f} MiB), "
+                           f"more than the {max_bytes} bytes allowed; raise the limit with "
+                           f"--set {limit_option}=N if it is meant. Received: {limit_option}="
+                           f"{max_bytes}")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -66,14 +77,16 @@ def python_docs(seed=0, window=100, stride=None, block_windows=20, validation_fr
 
 @register_data
 def text_file(seed=0, path=None, window=100, stride=None, block_windows=20,
-              validation_fraction=0.1, test_fraction=0.1):
-    """Any UTF-8 text file as character windows."""
+              validation_fraction=0.1, test_fraction=0.1, max_bytes=MAX_BYTES):
+    """Any UTF-8 text file as character windows; `max_bytes` bounds its size."""
     path = checks.optional_path("path", path)
+    max_bytes = arguments.positive_int("max_bytes", max_bytes)
     if path is None:
         raise KerazooError("data loader 'text_file' needs `path`, the text file to read, "
                            "e.g. --set data.path=notes.txt. Received: path=None")
     return character_splits(
-        read_text(path), name="text_file", source=str(path.resolve()), seed=seed,
+        read_text(path, max_bytes=max_bytes), name="text_file", source=str(path.resolve()),
+        seed=seed,
         window=window, stride=stride, block_windows=block_windows,
         validation_fraction=validation_fraction, test_fraction=test_fraction)
 
