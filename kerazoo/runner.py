@@ -25,7 +25,7 @@ import keras
 import yaml
 
 import kerazoo
-from kerazoo import distributed, interrupts, plots, reports, tracking
+from kerazoo import distributed, interrupts, model_memory, plots, reports, tracking
 from kerazoo.callbacks import find_learning_rate, lr_finder_plot, make_callback
 from kerazoo.callbacks.lr_finder import LRFinderResult
 from kerazoo.checkpoint import TrainingStateBackup, saved_epoch
@@ -37,6 +37,7 @@ from kerazoo.guards import FailOnNonFiniteLoss
 from kerazoo.painter import Painter, shared_painter
 from kerazoo.recipe import NamedSection, Recipe, Train
 from kerazoo.registry import build, model_info, model_registry
+from kerazoo.writable import check_writable
 
 # How much of each split `--smoke` keeps: enough for every metric to be defined.
 SMOKE_SIZES = {"train": 256, "validation": 64, "test": 64}
@@ -77,7 +78,24 @@ def build_model(section: NamedSection, hints: dict[str, Any]) -> keras.Model:
     parameters = model_registry.get(section.name).parameters
     kwargs = {key: value for key, value in hints.items() if key in parameters}
     kwargs.update(section.kwargs)
-    return build(section.name, **kwargs)
+    try:
+        model = build(section.name, **kwargs)
+    except Exception as error:
+        if not model_memory.out_of_memory(error):
+            raise
+        too_large(section, "its weights do not fit in this machine's memory")
+    reason = model_memory.too_large(model.count_params())
+    if reason:
+        too_large(section, reason)
+    return model
+
+
+def too_large(section: NamedSection, reason: str) -> None:
+    """Raise the one-line error for a model too large for memory, naming the keywords the
+    recipe gave (the sizes at fault are among them)."""
+    given = ", ".join(f"{key}={value!r}" for key, value in section.kwargs.items())
+    raise KerazooError(f"model {section.name!r} is too large: {reason}; make it smaller. "
+                       f"Received: {given or 'the defaults'}") from None
 
 
 def optimizer_names() -> list[str]:
@@ -451,6 +469,9 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
     if replicas.is_chief:
         tracking.prepare_store(uri)
         resume = resume_point(resume_run_id, recipe, smoke) if resume_run_id else None
+        # The training state is kept there after each epoch: a read-only folder fails now,
+        # not after the first epochs.
+        check_writable(resume.run_dir if resume else RUNS_DIR, "the run folder")
     elif resume_run_id:
         raise KerazooError("--resume continues single-process runs only; restart the "
                            "multi-process job without it")

@@ -27,6 +27,7 @@ from mlflow.exceptions import MlflowException
 
 from kerazoo.errors import KerazooError
 from kerazoo.locks import file_lock
+from kerazoo.writable import check_writable
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 # Buffered metrics reach the store at least this often: near live in the UI, while a flush
@@ -74,6 +75,8 @@ def prepare_store(uri: str) -> None:
             except OSError as error:
                 raise KerazooError(f"cannot create the tracking store folder for {uri!r}: "
                                    f"{error.strerror}") from None
+        # The lock, the database's write-ahead log and (by default) the artifacts go here.
+        check_writable(path.parent, "the tracking store folder")
         with file_lock(path.with_name(path.name + ".lock")):
             created = not path.exists()
             _ask_store(uri)
