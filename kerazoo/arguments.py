@@ -106,7 +106,7 @@ def int_at_least(argument: str, value: Any, minimum: int) -> int:
 
 def positive_number(argument: str, value: Any) -> float:
     if not is_number(value) or not value > 0:
-        raise fail(argument, "a positive (finite) number", value)
+        raise fail(argument, "a positive number", value)
     return float(value)
 
 

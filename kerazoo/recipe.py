@@ -243,6 +243,9 @@ def parse_assignment(assignment: str) -> tuple[str, Any]:
     if not separator or not key:
         raise KerazooError(f"--set takes KEY=VALUE, e.g. --set train.epochs=3. "
                            f"Received: {assignment!r}")
+    if key.count(".") >= safe_yaml.MAX_DEPTH:
+        raise KerazooError(f"--set: a key of at most {safe_yaml.MAX_DEPTH} dotted parts. "
+                           f"Received: {clip(key)}")
     try:
         value = safe_yaml.load(text) if text.strip() else ""
     except KerazooError as error:

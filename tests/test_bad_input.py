@@ -208,6 +208,8 @@ CASES = [
      ["recipe file 'deep.yaml'", "nested more than 50 levels deep"]),
     ("values nested thousands deep in --set", [*GOOD, "--set", f"model.units={DEEP}"], {}, {},
      ["--set model.units: values are nested more than 50 levels deep"]),
+    ("key nested thousands deep in --set", [*GOOD, "--set", "model" + ".x" * 3000 + "=1"],
+     {}, {}, ["--set: a key of at most 50 dotted parts"]),
     ("epochs beyond int64", [*GOOD, "--set", "train.epochs=99999999999999999999999"], {}, {},
      ["train.epochs: must be an integer between -2**63 and 2**63-1"]),
     ("units beyond int64", [*GOOD, "--set", "model.units=[99999999999999999999999]"], {}, {},
