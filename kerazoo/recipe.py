@@ -54,6 +54,8 @@ INT32_MAX = 2**31 - 1
 # Every other float a user gives must be finite, wherever it sits (a builder's keyword, an
 # optimizer's, a schedule's, a data loader's), because NaN trains silently into garbage.
 NON_FINITE_ALLOWED: tuple[str, ...] = ()
+# A recipe is a few kilobytes; a larger file is a mistake (a dataset given as the recipe).
+MAX_RECIPE_BYTES = 1 << 20
 
 
 class NamedSection(BaseModel):
@@ -200,6 +202,9 @@ def find_recipe(name_or_path: str) -> Path:
         if path.is_dir():
             raise KerazooError(f"recipe file {name_or_path!r} is a folder; give a .yaml file "
                                "in it, or a recipe name from `kerazoo recipes`")
+        if path.exists() and not path.is_file():
+            raise KerazooError(f"recipe file {name_or_path!r} is not a regular file; give a "
+                               ".yaml file")
         if not path.is_file():
             raise KerazooError(f"recipe file {name_or_path!r} does not exist")
         return path
@@ -214,6 +219,9 @@ def find_recipe(name_or_path: str) -> Path:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
+        if path.stat().st_size > MAX_RECIPE_BYTES:
+            raise KerazooError(f"recipe file {str(path)!r} is {path.stat().st_size:,} bytes; "
+                               f"a recipe is at most {MAX_RECIPE_BYTES:,}")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise KerazooError(f"cannot read recipe file {str(path)!r}: {error}") from None

@@ -235,6 +235,14 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
         data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
     except KerazooError as error:
         raise _in_section("data", recipe, error) from None
+    except Exception as error:
+        if not model_memory.out_of_memory(error):
+            raise
+        given = ", ".join(f"{key}={value!r}" for key, value in recipe.data.kwargs.items())
+        raise _in_section("data", recipe, KerazooError(
+            f"data loader {recipe.data.name!r} asks for more memory than this machine has "
+            f"({' '.join(str(error).split())[:120]}); make it smaller. "
+            f"Received: {given or 'the defaults'}")) from None
     if smoke:
         data = data.head(**SMOKE_SIZES)
     try:

@@ -85,6 +85,9 @@ def load(text: str) -> Any:
         if node is None:
             return None
         _expanded_size(node)
-        return loader.construct_document(node)
+        try:
+            return loader.construct_document(node)
+        except ValueError as error:  # e.g. an integer of more digits than Python converts
+            raise KerazooError(f"a value cannot be read: {str(error).split(';')[0]}") from None
     finally:
         loader.dispose()

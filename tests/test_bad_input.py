@@ -194,6 +194,16 @@ CASES = [
     # issue 19: bad input validated at the edge, one mechanism per class
     ("recipe is a folder", ["run", "folder.yaml"], {"folder.yaml/": ""}, {},
      ["recipe file 'folder.yaml' is a folder"]),
+    ("device given as a recipe", ["run", "/dev/zero"], {}, {},
+     ["recipe file '/dev/zero' is not a regular file"]),
+    ("recipe file of megabytes", ["run", "big.yaml"], {"big.yaml": "#" * (2 << 20)}, {},
+     ["recipe file 'big.yaml' is 2,097,152 bytes; a recipe is at most 1,048,576"]),
+    ("integer of more digits than Python reads", [*GOOD, "--set", "seed=" + "1" * 5000], {},
+     {}, ["--set seed: a value cannot be read", "Exceeds the limit (4300 digits)"]),
+    ("generated data too large for memory", [*GOOD, "--set", "data.name=shapes", "--set",
+                                             "data.samples=1000000000000"], {}, {},
+     ["data loader 'shapes' asks for more memory than this machine has",
+      "samples=1000000000000"]),
     ("alias bomb in a recipe file", ["run", "laughs.yaml"],
      {"laughs.yaml": f"experiment: e\nmodel: {{name: mlp}}\ndata: {{name: digits}}\n"
                      f"description: {LAUGHS}\n"}, {},
