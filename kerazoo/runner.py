@@ -84,7 +84,8 @@ def build_model(section: NamedSection, hints: dict[str, Any]) -> keras.Model:
         if not model_memory.out_of_memory(error):
             raise
         too_large(section, "its weights do not fit in this machine's memory")
-    reason = model_memory.too_large(model.count_params())
+    # A plugin's subclassed model may have no weights until it is called; it is not counted.
+    reason = model_memory.too_large(model.count_params()) if model.built else None
     if reason:
         too_large(section, reason)
     return model
