@@ -77,6 +77,9 @@ def prepare_store(uri: str) -> None:
                                    f"{error.strerror}") from None
         # The lock, the database's write-ahead log and (by default) the artifacts go here.
         check_writable(path.parent, "the tracking store folder")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise KerazooError(f"the tracking store {str(path)!r} is read-only; make it "
+                               "writable, or set MLFLOW_TRACKING_URI to another store")
         with file_lock(path.with_name(path.name + ".lock")):
             created = not path.exists()
             _ask_store(uri)

@@ -288,45 +288,50 @@ def test_mistake_gets_one_clear_line_and_exit_2(arguments, files, environment, f
     assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
 
 
-def read_only(folder: Path) -> None:
-    """Make `folder` refuse new files even to root (which ignores permission bits), or skip."""
-    folder.chmod(0o555)
-    if os.access(folder, os.W_OK):
-        subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
+def read_only(path: Path) -> None:
+    """Make a folder refuse new files, or a file refuse writes, even to root (which ignores
+    permission bits but not the immutable flag), or skip the test."""
+    path.chmod(0o555 if path.is_dir() else 0o444)
+    if os.access(path, os.W_OK):
+        subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+    probe = path / ".probe" if path.is_dir() else path
     try:
-        (folder / ".probe").touch()
+        with open(probe, "ab"):
+            pass
     except OSError:
         return
-    (folder / ".probe").unlink()
-    writable_again(folder)
-    pytest.skip("cannot make a folder read-only here (root without chattr)")
+    if path.is_dir():
+        probe.unlink()
+    writable_again(path)
+    pytest.skip("cannot make a file read-only here (root without chattr)")
 
 
-def writable_again(folder: Path) -> None:
-    subprocess.run(["chattr", "-i", str(folder)], capture_output=True, check=False)
-    folder.chmod(0o755)
+def writable_again(path: Path) -> None:
+    subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=False)
+    path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-@pytest.mark.parametrize("read_only_folder, fragment", [
+@pytest.mark.parametrize("read_only_path, fragment", [
     ("store", "the tracking store folder"),  # the store's lock fails first
+    ("store/mlflow.db", "is read-only"),  # the first write would fail, the run left RUNNING
     ("mlruns", "the run folder 'mlruns/runs'"),  # the backup would fail after some epochs
 ])
-def test_read_only_folder_is_found_before_training(read_only_folder, fragment, tmp_path,
+def test_read_only_store_is_found_before_training(read_only_path, fragment, tmp_path,
                                                    template_store, monkeypatch, capsys):
     store = tmp_path / "store"
     store.mkdir()
     (store / "mlflow.db").write_bytes(template_store.read_bytes())
     uri = f"sqlite:///{store / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    read_only(tmp_path / read_only_folder)
+    read_only(tmp_path / read_only_path)
     try:
         with pytest.raises(SystemExit) as exit_info:
             main(GOOD)
     finally:
-        writable_again(tmp_path / read_only_folder)
+        writable_again(tmp_path / read_only_path)
     stderr = capsys.readouterr().err
     assert exit_info.value.code == 2 and len(stderr.strip().splitlines()) == 1, stderr
-    assert fragment in stderr and "is not writable" in stderr
+    assert fragment in stderr and "Traceback" not in stderr
     client = mlflow.MlflowClient(uri)
     assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
 
