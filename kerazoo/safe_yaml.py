@@ -22,7 +22,7 @@ MAX_DEPTH = 50
 MAX_VALUES = 100_000
 
 
-class _DepthBoundedLoader(yaml.SafeLoader):
+class BoundedLoader(yaml.SafeLoader):
     """SafeLoader whose composer stops at MAX_DEPTH levels instead of recursing on."""
 
     def __init__(self, stream: str) -> None:
@@ -76,10 +76,11 @@ def _expanded_size(root: yaml.Node) -> int:
     return sizes[id(root)]
 
 
-def load(text: str) -> Any:
+def load(text: str, loader_class: type[BoundedLoader] = BoundedLoader) -> Any:
     """Parse one YAML document like `yaml.safe_load`. A syntax error raises `yaml.YAMLError`;
-    a document too deep or too large once its aliases are expanded raises `KerazooError`."""
-    loader = _DepthBoundedLoader(text)
+    a document too deep or too large once its aliases are expanded raises `KerazooError`.
+    `loader_class` may add resolvers (the sweep's search space reads `1e-4` as a number)."""
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -212,6 +212,9 @@ CASES = [
      ["--set description: aliases expand to more than 100,000 values"]),
     ("alias that contains itself", [*GOOD, "--set", "model.units=&a [*a]"], {}, {},
      ["--set model.units: an alias refers to the value that contains it"]),
+    ("alias bomb in a sweep range", ["sweep", "mlp_digits", "--smoke", "--trials", "2",
+                                     "--param", f"model.units=choice({LAUGHS})"], {}, {},
+     ["--param model.units: aliases expand to more than 100,000 values"]),
     ("values nested thousands deep in a recipe file", ["run", "deep.yaml"],
      {"deep.yaml": f"experiment: e\nmodel: {{name: mlp}}\ndata: {{name: digits}}\n"
                    f"description: {DEEP}\n"}, {},
