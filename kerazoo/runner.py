@@ -83,20 +83,21 @@ def build_model(section: NamedSection, hints: dict[str, Any]) -> keras.Model:
     except Exception as error:
         if not model_memory.out_of_memory(error):
             raise
-        too_large(section, "its weights do not fit in this machine's memory")
+        raise _too_large(section, "model", "its weights do not fit in this machine's "
+                         "memory") from None
     # A plugin's subclassed model may have no weights until it is called; it is not counted.
     reason = model_memory.too_large(model.count_params()) if model.built else None
     if reason:
-        too_large(section, reason)
+        raise _too_large(section, "model", reason)
     return model
 
 
-def too_large(section: NamedSection, reason: str) -> None:
-    """Raise the one-line error for a model too large for memory, naming the keywords the
+def _too_large(section: NamedSection, kind: str, reason: str) -> KerazooError:
+    """The one-line error for a model or data too large for memory, naming the keywords the
     recipe gave (the sizes at fault are among them)."""
     given = ", ".join(f"{key}={value!r}" for key, value in section.kwargs.items())
-    raise KerazooError(f"model {section.name!r} is too large: {reason}; make it smaller. "
-                       f"Received: {given or 'the defaults'}") from None
+    return KerazooError(f"{kind} {section.name!r} is too large: {reason}; make it smaller. "
+                        f"Received: {given or 'the defaults'}")
 
 
 def optimizer_names() -> list[str]:
@@ -239,11 +240,9 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
     except Exception as error:
         if not model_memory.out_of_memory(error):
             raise
-        given = ", ".join(f"{key}={value!r}" for key, value in recipe.data.kwargs.items())
-        raise _in_section("data", recipe, KerazooError(
-            f"data loader {recipe.data.name!r} asks for more memory than this machine has "
-            f"({' '.join(str(error).split())[:120]}); make it smaller. "
-            f"Received: {given or 'the defaults'}")) from None
+        raise _in_section("data", recipe, _too_large(
+            recipe.data, "data loader", "it asks for more memory than this machine has "
+            f"({' '.join(str(error).split())[:120]})")) from None
     if smoke:
         data = data.head(**SMOKE_SIZES)
     try:

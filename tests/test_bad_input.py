@@ -202,7 +202,7 @@ CASES = [
      {}, ["--set seed: a value cannot be read", "Exceeds the limit (4300 digits)"]),
     ("generated data too large for memory", [*GOOD, "--set", "data.name=shapes", "--set",
                                              "data.samples=1000000000000"], {}, {},
-     ["data loader 'shapes' asks for more memory than this machine has",
+     ["data loader 'shapes' is too large: it asks for more memory than this machine has",
       "samples=1000000000000"]),
     ("alias bomb in a recipe file", ["run", "laughs.yaml"],
      {"laughs.yaml": f"experiment: e\nmodel: {{name: mlp}}\ndata: {{name: digits}}\n"
