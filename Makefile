@@ -10,6 +10,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 BACKEND_STORE_URI ?= sqlite:///mlruns/mlflow.db
 ARTIFACTS ?= mlruns/artifacts
+# `make ui` and `make server` run MLflow's own processes: no telemetry from them either
+# unless asked (MLFLOW_DISABLE_TELEMETRY=false make ui); kerazoo's processes set it themselves.
+export MLFLOW_DISABLE_TELEMETRY ?= true
 
 .PHONY: install recipe test test-slow test-jax ui compare bench bench-scale lint clean server \
 	test-server

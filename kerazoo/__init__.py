@@ -12,6 +12,12 @@ pay for importing Keras and its backend.
 from __future__ import annotations
 
 import importlib
+import os
+
+# MLflow sends usage telemetry unless told not to; kerazoo is offline-first, so its processes
+# contact nothing unasked. MLflow reads this when it is imported, so it is set here, before
+# any kerazoo module imports MLflow; MLFLOW_DISABLE_TELEMETRY=false turns it back on.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 __version__ = "0.1.0"
 

@@ -6,6 +6,7 @@ accepted and ends with `Received: name=value`, so a recipe typo is caught before
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -34,6 +35,13 @@ def fail(argument: str, accepted: str, value: Any) -> KerazooError:
     return KerazooError(f"`{argument}` must be {accepted}. Received: {argument}={value!r}")
 
 
+def is_number(value: Any) -> bool:
+    """A finite int or float, not a bool: NaN and infinity pass every comparison-based range
+    check one way or the other, and a builder would train on them silently."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def positive_int(argument: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise fail(argument, "a positive integer", value)
@@ -55,16 +63,14 @@ def positive_ints(argument: str, value: Any, allow_empty: bool = False) -> tuple
 def fraction(argument: str, value: Any, *, inclusive_high: bool = False) -> float:
     """A probability-like number in [0, 1) (or [0, 1] when `inclusive_high`)."""
     high_ok = inclusive_high and value == 1
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-        0 <= value < 1 or high_ok
-    ):
+    if not is_number(value) or not (0 <= value < 1 or high_ok):
         accepted = "a number in [0, 1]" if inclusive_high else "a number in [0, 1)"
         raise fail(argument, accepted, value)
     return float(value)
 
 
 def non_negative(argument: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if not is_number(value) or value < 0:
         raise fail(argument, "a non-negative number", value)
     return float(value)
 
@@ -115,7 +121,7 @@ def int_at_least(argument: str, value: Any, minimum: int) -> int:
 
 
 def positive_number(argument: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if not is_number(value) or not value > 0:
         raise fail(argument, "a positive number", value)
     return float(value)
 

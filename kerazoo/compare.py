@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -89,6 +90,7 @@ def plot_metric(metric: str, experiments: list[str] | None = None, filter_string
     axis.grid(alpha=0.3)
     axis.legend(fontsize="small")
     figure.tight_layout()
-    output = output or Path(f"compare_{metric}.png")
+    # MLflow allows '/' in metric names; the default file stays in the working folder.
+    output = output or Path(f"compare_{re.sub(r'[^A-Za-z0-9._-]', '_', metric)[:100]}.png")
     plots.save(figure, output)
     return output

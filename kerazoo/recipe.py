@@ -1,8 +1,9 @@
 """Recipes: YAML data validated into typed objects before anything trains.
 
-A recipe file is parsed with `yaml.safe_load` (it can never execute code), merged with the
-`smoke:` overrides under `--smoke` and with `--set key=value` overrides, then validated by
-pydantic and checked against the registries. Every error names the key path.
+A recipe file is parsed by kerazoo/safe_yaml.py (it never executes code, and its size is
+bounded), merged with the `smoke:` overrides under `--smoke` and with `--set key=value`
+overrides, then validated by pydantic and checked against the registries. Every error names
+the key path.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import os
+import re
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -26,6 +29,7 @@ from pydantic import (
     field_validator,
 )
 
+from kerazoo import safe_yaml
 from kerazoo.errors import KerazooError, did_you_mean
 
 # kerazoo's own recipes are package data (pyproject's package-data ships them in the wheel),
@@ -42,6 +46,21 @@ NOT_TRAINING_CALLBACKS = {
 }
 
 
+# A recipe's name becomes part of file names (lr_find_<name>.png) and MLflow's run name, so it
+# is a name, not a path: letters, digits and . _ - (not first), no separators, never '..'.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# Integers reach NumPy and the backend as int64 at most; anything wider only fails there.
+INT64 = (-(2**63), 2**63 - 1)
+# The largest epoch count and batch size the backend's int32 step counters and shapes hold.
+INT32_MAX = 2**31 - 1
+# Dotted keys (with '*' for any list index) whose numbers may be infinite or NaN: none yet.
+# Every other float a user gives must be finite, wherever it sits (a builder's keyword, an
+# optimizer's, a schedule's, a data loader's), because NaN trains silently into garbage.
+NON_FINITE_ALLOWED: tuple[str, ...] = ()
+# A recipe is a few kilobytes; a larger file is a mistake (a dataset given as the recipe).
+MAX_RECIPE_BYTES = 1 << 20
+
+
 class NamedSection(BaseModel):
     """A registry name plus the keyword arguments for what it names."""
 
@@ -55,8 +74,8 @@ class NamedSection(BaseModel):
 
 class Train(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    epochs: int = Field(10, ge=1, description="passes over the training split")
-    batch_size: int = Field(32, ge=1)
+    epochs: int = Field(10, ge=1, le=INT32_MAX, description="passes over the training split")
+    batch_size: int = Field(32, ge=1, le=INT32_MAX)
     optimizer: str = Field("adam", description="a Keras optimizer name: adam, sgd, adamw, ...")
     optimizer_kwargs: dict[str, Any] = Field(default_factory=dict,
                                              description="extra optimizer arguments")
@@ -115,7 +134,8 @@ class Sweep(BaseModel):
 
 class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str
+    name: str = Field(description="letters, digits and . _ - (not first); at most 100 "
+                                  "characters")
     description: str = ""
     experiment: str = Field(min_length=1, max_length=200,
                             description="MLflow experiment; recipes on the same data share one")
@@ -130,6 +150,15 @@ class Recipe(BaseModel):
     smoke: dict[str, Any] = Field(
         default_factory=dict, description="dotted overrides applied under --smoke")
     _source_path: Path | None = PrivateAttr(None)
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_not_a_path(cls, value: str) -> str:
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValueError("must be a name of at most 100 letters, digits and . _ - (not "
+                             "first), since it names files; set `name:` in the recipe or "
+                             "--set name=NAME")
+        return value
 
     @property
     def source_path(self) -> Path | None:
@@ -173,6 +202,12 @@ def available_recipes() -> dict[str, Path]:
 def find_recipe(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        if path.is_dir():
+            raise KerazooError(f"recipe file {name_or_path!r} is a folder; give a .yaml file "
+                               "in it, or a recipe name from `kerazoo recipes`")
+        if path.exists() and not path.is_file():
+            raise KerazooError(f"recipe file {name_or_path!r} is not a regular file; give a "
+                               ".yaml file")
         if not path.is_file():
             raise KerazooError(f"recipe file {name_or_path!r} does not exist")
         return path
@@ -187,11 +222,16 @@ def find_recipe(name_or_path: str) -> Path:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
+        if path.stat().st_size > MAX_RECIPE_BYTES:
+            raise KerazooError(f"recipe file {str(path)!r} is {path.stat().st_size:,} bytes; "
+                               f"a recipe is at most {MAX_RECIPE_BYTES:,}")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise KerazooError(f"cannot read recipe file {str(path)!r}: {error}") from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_yaml.load(text)
+    except KerazooError as error:
+        raise KerazooError(f"recipe file {str(path)!r}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -214,8 +254,13 @@ def parse_assignment(assignment: str) -> tuple[str, Any]:
     if not separator or not key:
         raise KerazooError(f"--set takes KEY=VALUE, e.g. --set train.epochs=3. "
                            f"Received: {assignment!r}")
+    if key.count(".") >= safe_yaml.MAX_DEPTH:
+        raise KerazooError(f"--set: a key of at most {safe_yaml.MAX_DEPTH} dotted parts. "
+                           f"Received: {clip(key)}")
     try:
-        value = yaml.safe_load(text) if text.strip() else ""
+        value = safe_yaml.load(text) if text.strip() else ""
+    except KerazooError as error:
+        raise KerazooError(f"--set {key}: {error}") from None
     except yaml.YAMLError:
         value = text
     return key, value
@@ -302,7 +347,7 @@ def format_validation_error(error: ValidationError, recipe_name: str) -> str:
             reason = "required key is missing"
         else:
             reason = item["msg"].rstrip(".")
-            received[path] = f". Received: {path}={item.get('input')!r}"
+            received[path] = f". Received: {path}={clip(repr(item.get('input')))}"
         if reason not in reasons.setdefault(path, []):
             reasons[path].append(reason)
     messages = [f"{path}: {' or '.join(parts)}{received.get(path, '')}"
@@ -310,7 +355,36 @@ def format_validation_error(error: ValidationError, recipe_name: str) -> str:
     return f"recipe {recipe_name!r}: " + "; ".join(messages)
 
 
+def clip(text: str, limit: int = 120) -> str:
+    """A received value shown in an error, cut to fit one readable line."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def check_numbers(data: Any, recipe_name: str, path: str = "") -> None:
+    """Every number anywhere in the recipe data is finite (unless its key is in
+    NON_FINITE_ALLOWED) and every integer fits in int64, before any of it reaches a builder,
+    an optimizer or a data loader that would take NaN silently or fail deep inside."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            check_numbers(value, recipe_name, f"{path}{key}.")
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            check_numbers(value, recipe_name, f"{path}{index}.")
+    elif isinstance(data, float) and not math.isfinite(data):
+        key = path.rstrip(".")
+        pattern = re.sub(r"\.\d+(?=\.|$)", ".*", key)
+        if pattern not in NON_FINITE_ALLOWED:
+            raise KerazooError(f"recipe {recipe_name!r}: {key}: must be a finite number. "
+                               f"Received: {key}={data!r}")
+    elif isinstance(data, int) and not isinstance(data, bool) and not (
+            INT64[0] <= data <= INT64[1]):
+        key = path.rstrip(".")
+        raise KerazooError(f"recipe {recipe_name!r}: {key}: must be an integer between "
+                           f"-2**63 and 2**63-1. Received: {key}={clip(repr(data))}")
+
+
 def validate(data: dict[str, Any], recipe_name: str) -> Recipe:
+    check_numbers(data, recipe_name)
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as error:
@@ -357,6 +431,6 @@ def load_recipe(name_or_path: str, overrides: list[str] | tuple[str, ...] = (),
                                f"to values. Received: smoke={smoke_overrides!r}")
         data = apply_overrides(data, [("train.epochs", 1), *smoke_overrides.items()])
     data = apply_overrides(data, assignments)
-    recipe = validate(data, str(data.get("name", path.stem)))
+    recipe = validate(data, clip(str(data.get("name", path.stem)), 60))
     recipe._source_path = path
     return recipe

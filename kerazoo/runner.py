@@ -25,7 +25,7 @@ import keras
 import yaml
 
 import kerazoo
-from kerazoo import distributed, interrupts, plots, presets, reports, tracking
+from kerazoo import distributed, interrupts, model_memory, plots, presets, reports, tracking
 from kerazoo.callbacks import find_learning_rate, lr_finder_plot, make_callback
 from kerazoo.callbacks.lr_finder import LRFinderResult
 from kerazoo.checkpoint import TrainingStateBackup, saved_epoch
@@ -37,6 +37,7 @@ from kerazoo.guards import FailOnNonFiniteLoss
 from kerazoo.painter import Painter, shared_painter
 from kerazoo.recipe import NamedSection, Recipe, Train
 from kerazoo.registry import build, model_info, model_registry
+from kerazoo.writable import check_writable
 
 # How much of each split `--smoke` keeps: enough for every metric to be defined.
 SMOKE_SIZES = {"train": 256, "validation": 64, "test": 64}
@@ -80,7 +81,26 @@ def build_model(section: NamedSection, hints: dict[str, Any]) -> keras.Model:
     parameters = model_registry.get(section.name).parameters
     kwargs = {key: value for key, value in hints.items() if key in parameters}
     kwargs.update(section.kwargs)
-    return build(section.name, **kwargs)
+    try:
+        model = build(section.name, **kwargs)
+    except Exception as error:
+        if not model_memory.out_of_memory(error):
+            raise
+        raise _too_large(section, "model", "its weights do not fit in this machine's "
+                         "memory") from None
+    # A plugin's subclassed model may have no weights until it is called; it is not counted.
+    reason = model_memory.too_large(model.count_params()) if model.built else None
+    if reason:
+        raise _too_large(section, "model", reason)
+    return model
+
+
+def _too_large(section: NamedSection, kind: str, reason: str) -> KerazooError:
+    """The one-line error for a model or data too large for memory, naming the keywords the
+    recipe gave (the sizes at fault are among them)."""
+    given = ", ".join(f"{key}={value!r}" for key, value in section.kwargs.items())
+    return KerazooError(f"{kind} {section.name!r} is too large: {reason}; make it smaller. "
+                        f"Received: {given or 'the defaults'}")
 
 
 def optimizer_names() -> list[str]:
@@ -220,6 +240,12 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
         data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
     except KerazooError as error:
         raise _in_section("data", recipe, error) from None
+    except Exception as error:
+        if not model_memory.out_of_memory(error):
+            raise
+        raise _in_section("data", recipe, _too_large(
+            recipe.data, "data loader", "it asks for more memory than this machine has "
+            f"({' '.join(str(error).split())[:120]})")) from None
     if smoke:
         data = data.head(**SMOKE_SIZES)
     try:
@@ -537,6 +563,9 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         if not resume_run_id:
             tracking.check_experiment(experiment)
         resume = resume_point(resume_run_id, recipe, smoke) if resume_run_id else None
+        # The training state is kept there after each epoch: a read-only folder fails now,
+        # not after the first epochs.
+        check_writable(resume.run_dir if resume else RUNS_DIR, "the run folder")
     elif resume_run_id:
         raise KerazooError("--resume continues single-process runs only; restart the "
                            "multi-process job without it")

@@ -5,8 +5,8 @@
     train.batch_size=int(16, 128)            an integer, bounds included; int(16, 128, 16) steps
     model.units=choice([64, 128, 256])       one of the listed values (lists allowed too)
 
-The arguments are parsed as a YAML flow sequence (`yaml.safe_load`), the same reader recipes
-use, so a spec can hold numbers, strings and lists but never code.
+The arguments are parsed as a YAML flow sequence by kerazoo/safe_yaml.py, the bounded reader
+recipes use, so a spec can hold numbers, strings and lists but never code.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from kerazoo import safe_yaml
 from kerazoo.errors import KerazooError, did_you_mean
 
 FORMS = ("uniform(LOW, HIGH)", "loguniform(LOW, HIGH)", "int(LOW, HIGH[, STEP])",
@@ -26,7 +27,7 @@ KINDS = ("uniform", "loguniform", "int", "choice")
 _SPEC = re.compile(r"^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$", re.DOTALL)
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(safe_yaml.BoundedLoader):
     """Safe YAML that also reads `1e-4` as a number (YAML 1.1 wants `1.0e-4`), because that
     is how everyone writes learning rates."""
 
@@ -73,7 +74,7 @@ def to_choice(value: Any) -> Any:
 
 def from_choice(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in "[{":
-        return yaml.load(value, Loader=_Loader)  # noqa: S506 (a SafeLoader)
+        return safe_yaml.load(value, _Loader)
     return value
 
 
@@ -103,7 +104,9 @@ def parse(assignment: str) -> Distribution:
     if kind not in KINDS:
         raise _bad(assignment, f"unknown distribution {kind!r}{did_you_mean(kind, KINDS)}")
     try:
-        arguments = yaml.load(f"[{inside}]", Loader=_Loader)  # noqa: S506 (safe)
+        arguments = safe_yaml.load(f"[{inside}]", _Loader)
+    except KerazooError as error:
+        raise _bad(assignment, str(error)) from None
     except yaml.YAMLError:
         raise _bad(assignment, f"cannot read the arguments {inside!r}") from None
     if kind == "choice":

@@ -33,6 +33,7 @@ from mlflow.exceptions import MlflowException
 from kerazoo.errors import KerazooError
 from kerazoo.locks import file_lock
 from kerazoo.uris import masked
+from kerazoo.writable import check_writable
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 # Buffered metrics reach the store at least this often: near live in the UI, while a flush
@@ -95,6 +96,11 @@ def prepare_store(uri: str) -> None:
                 raise KerazooError(f"cannot create the tracking store folder for "
                                    f"{masked(uri)!r}: "
                                    f"{error.strerror}") from None
+        # The lock, the database's write-ahead log and (by default) the artifacts go here.
+        check_writable(path.parent, "the tracking store folder")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise KerazooError(f"the tracking store {str(path)!r} is read-only; make it "
+                               "writable, or set MLFLOW_TRACKING_URI to another store")
         with file_lock(path.with_name(path.name + ".lock")):
             created = not path.exists()
             _ask_store(uri)

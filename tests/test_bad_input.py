@@ -3,12 +3,53 @@ what is accepted, exit status 2, no traceback, and no MLflow run (so none left R
 
 from __future__ import annotations
 
+import gzip
+import io
+import os
+import pickle
+import subprocess
+from pathlib import Path
+
 import mlflow
+import numpy as np
 import pytest
 
 from kerazoo.cli import main
 
 GOOD = ["run", "mlp_digits", "--smoke", "--quiet"]
+MNIST = "experiment: e\nmodel: {name: mlp}\ndata: {name: mnist, path: mnist.npz}\n"
+FASHION = "experiment: e\nmodel: {name: mlp}\ndata: {name: fashion_mnist, path: fm}\n"
+CIFAR = "experiment: e\nmodel: {name: mlp}\ndata: {name: cifar10, path: cf}\n"
+# "Billion laughs": each level nine aliases of the one before, 9**6 values in all.
+LAUGHS = "[&a [x,x,x,x,x,x,x,x,x], " + ", ".join(
+    f"&{name} [{', '.join([f'*{previous}'] * 9)}]"
+    for previous, name in zip("abcde", "bcdef", strict=True)) + "]"
+DEEP = "[" * 3000 + "]" * 3000
+
+
+def npz(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def mnist_arrays(image_shape=(28, 28), labels=4) -> dict[str, np.ndarray]:
+    return {"x_train": np.zeros((4, *image_shape), np.uint8), "y_train": np.zeros(labels, np.uint8),
+            "x_test": np.zeros((4, *image_shape), np.uint8), "y_test": np.zeros(4, np.uint8)}
+
+
+def truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+IDX_IMAGES = b"\x00\x00\x08\x03" + b"".join(n.to_bytes(4, "big") for n in (4, 28, 28)) + \
+    bytes(4 * 28 * 28)
+FASHION_FILES = {f"fm/{stem}.gz": truncated(gzip.compress(IDX_IMAGES)) for stem in (
+    "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte")}
+CIFAR_FILES = {f"cf/{name}": pickle.dumps({b"data": np.zeros((4, 3000), np.uint8),
+                                           b"labels": [0] * 4})
+               for name in [*(f"data_batch_{n}" for n in range(1, 6)), "test_batch"]}
 
 # (case id, CLI arguments, files to write first {name: text}, environment, expected fragments)
 CASES = [
@@ -150,6 +191,75 @@ CASES = [
      ["unknown experiment 'digitz'"]),
     ("compare bad filter", ["compare", "--filter", "metrics.x >>> 1"], {}, {},
      ["--filter 'metrics.x >>> 1' is not a valid MLflow search filter"]),
+    # issue 19: bad input validated at the edge, one mechanism per class
+    ("recipe is a folder", ["run", "folder.yaml"], {"folder.yaml/": ""}, {},
+     ["recipe file 'folder.yaml' is a folder"]),
+    ("device given as a recipe", ["run", "/dev/zero"], {}, {},
+     ["recipe file '/dev/zero' is not a regular file"]),
+    ("recipe file of megabytes", ["run", "big.yaml"], {"big.yaml": "#" * (2 << 20)}, {},
+     ["recipe file 'big.yaml' is 2,097,152 bytes; a recipe is at most 1,048,576"]),
+    ("integer of more digits than Python reads", [*GOOD, "--set", "seed=" + "1" * 5000], {},
+     {}, ["--set seed: a value cannot be read", "Exceeds the limit (4300 digits)"]),
+    ("generated data too large for memory", [*GOOD, "--set", "data.name=shapes", "--set",
+                                             "data.samples=1000000000000"], {}, {},
+     ["data loader 'shapes' is too large: it asks for more memory than this machine has",
+      "samples=1000000000000"]),
+    ("alias bomb in a recipe file", ["run", "laughs.yaml"],
+     {"laughs.yaml": f"experiment: e\nmodel: {{name: mlp}}\ndata: {{name: digits}}\n"
+                     f"description: {LAUGHS}\n"}, {},
+     ["recipe file 'laughs.yaml'", "aliases expand to more than 100,000 values"]),
+    ("alias bomb in --set", [*GOOD, "--set", f"description={LAUGHS}"], {}, {},
+     ["--set description: aliases expand to more than 100,000 values"]),
+    ("alias that contains itself", [*GOOD, "--set", "model.units=&a [*a]"], {}, {},
+     ["--set model.units: an alias refers to the value that contains it"]),
+    ("alias bomb in a sweep range", ["sweep", "mlp_digits", "--smoke", "--trials", "2",
+                                     "--param", f"model.units=choice({LAUGHS})"], {}, {},
+     ["--param model.units: aliases expand to more than 100,000 values"]),
+    ("values nested thousands deep in a recipe file", ["run", "deep.yaml"],
+     {"deep.yaml": f"experiment: e\nmodel: {{name: mlp}}\ndata: {{name: digits}}\n"
+                   f"description: {DEEP}\n"}, {},
+     ["recipe file 'deep.yaml'", "nested more than 50 levels deep"]),
+    ("values nested thousands deep in --set", [*GOOD, "--set", f"model.units={DEEP}"], {}, {},
+     ["--set model.units: values are nested more than 50 levels deep"]),
+    ("key nested thousands deep in --set", [*GOOD, "--set", "model" + ".x" * 3000 + "=1"],
+     {}, {}, ["--set: a key of at most 50 dotted parts"]),
+    ("epochs beyond int64", [*GOOD, "--set", "train.epochs=99999999999999999999999"], {}, {},
+     ["train.epochs: must be an integer between -2**63 and 2**63-1"]),
+    ("units beyond int64", [*GOOD, "--set", "model.units=[99999999999999999999999]"], {}, {},
+     ["model.units.0: must be an integer between"]),
+    ("batch size beyond int32", [*GOOD, "--set", "train.batch_size=3000000000"], {}, {},
+     ["train.batch_size", "less than or equal to 2147483647"]),
+    ("model too large for memory", [*GOOD, "--set", "model.units=[10000000000]"], {}, {},
+     ["model 'mlp' is too large", "Received: units=[10000000000]"]),
+    ("NaN weight penalty", [*GOOD, "--set", "model.l2=.nan"], {}, {},
+     ["model.l2: must be a finite number", "Received: model.l2=nan"]),
+    ("infinite optimizer keyword", [*GOOD, "--set", "train.optimizer_kwargs={epsilon: .inf}"],
+     {}, {}, ["train.optimizer_kwargs.epsilon: must be a finite number"]),
+    ("NaN schedule bound", [*GOOD, "--set", "callbacks=[{name: one_cycle, max_lr: .nan}]"],
+     {}, {}, ["callbacks.0.max_lr: must be a finite number"]),
+    ("NaN data option", [*GOOD, "--set", "data.noise=.nan"], {}, {},
+     ["data.noise: must be a finite number"]),
+    ("negative infinite learning rate", [*GOOD, "--set", "train.learning_rate=-.inf"], {}, {},
+     ["train.learning_rate: must be a finite number"]),
+    ("recipe name that is a path", ["lr-find", "mlp_digits", "--smoke", "--set",
+                                    "name=/../../../../tmp/x/ESCAPED"], {}, {},
+     ["name: Value error, must be a name", "Received: name='/../../../../tmp/x/ESCAPED'"]),
+    ("recipe name with a folder", [*GOOD, "--set", "name=a/b"], {}, {},
+     ["must be a name of at most 100 letters"]),
+    ("recipe name of 300 characters", [*GOOD, "--set", f"name={'n' * 300}"], {}, {},
+     ["must be a name of at most 100 letters", "(300 characters)"]),
+    ("truncated mnist.npz", ["run", "mnist.yaml", "--smoke"],
+     {"mnist.yaml": MNIST, "mnist.npz": truncated(npz(**mnist_arrays()))}, {},
+     ["cannot read MNIST file 'mnist.npz' (truncated, or not in its format)"]),
+    ("mnist.npz of the wrong shapes", ["run", "mnist.yaml", "--smoke"],
+     {"mnist.yaml": MNIST, "mnist.npz": npz(**mnist_arrays(labels=3))}, {},
+     ["MNIST in 'mnist.npz': 4 images but labels of shape (3,)"]),
+    ("truncated Fashion-MNIST files", ["run", "fm.yaml", "--smoke"],
+     {"fm.yaml": FASHION, **FASHION_FILES}, {},
+     ["cannot read IDX file 'fm/train-images-idx3-ubyte.gz' (truncated"]),
+    ("CIFAR-10 batch of the wrong size", ["run", "cf.yaml", "--smoke"],
+     {"cf.yaml": CIFAR, **CIFAR_FILES}, {},
+     ["'cf/data_batch_1' is not a CIFAR-10 Python batch: ValueError"]),
 ]
 
 
@@ -157,8 +267,15 @@ CASES = [
                          [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_mistake_gets_one_clear_line_and_exit_2(arguments, files, environment, fragments,
                                                 tmp_path, tracking_uri, monkeypatch, capsys):
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
+    for name, content in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith("/"):
+            path.mkdir()
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
     for key, value in environment.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(SystemExit) as exit_info:
@@ -171,6 +288,54 @@ def test_mistake_gets_one_clear_line_and_exit_2(arguments, files, environment, f
     for fragment in fragments:
         assert fragment in lines[0]
     client = mlflow.MlflowClient(tracking_uri)
+    assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
+
+
+def read_only(path: Path) -> None:
+    """Make a folder refuse new files, or a file refuse writes, even to root (which ignores
+    permission bits but not the immutable flag), or skip the test."""
+    path.chmod(0o555 if path.is_dir() else 0o444)
+    if os.access(path, os.W_OK):
+        subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+    probe = path / ".probe" if path.is_dir() else path
+    try:
+        with open(probe, "ab"):
+            pass
+    except OSError:
+        return
+    if path.is_dir():
+        probe.unlink()
+    writable_again(path)
+    pytest.skip("cannot make a file read-only here (root without chattr)")
+
+
+def writable_again(path: Path) -> None:
+    subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=False)
+    path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@pytest.mark.parametrize("read_only_path, fragment", [
+    ("store", "the tracking store folder"),  # the store's lock fails first
+    ("store/mlflow.db", "is read-only"),  # the first write would fail, the run left RUNNING
+    ("mlruns", "the run folder 'mlruns/runs'"),  # the backup would fail after some epochs
+])
+def test_read_only_store_is_found_before_training(read_only_path, fragment, tmp_path,
+                                                   template_store, monkeypatch, capsys):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "mlflow.db").write_bytes(template_store.read_bytes())
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    read_only(tmp_path / read_only_path)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(GOOD)
+    finally:
+        writable_again(tmp_path / read_only_path)
+    stderr = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert fragment in stderr and "Traceback" not in stderr
+    client = mlflow.MlflowClient(uri)
     assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
 
 

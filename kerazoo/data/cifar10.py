@@ -10,7 +10,6 @@ Memory: as float32 the images take about 740 MB (uint8 files: 180 MB).
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +37,14 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         batch = safe_pickle.load_pickle(path, encoding="bytes")
         pixels, labels = batch[b"data"], batch[b"labels"]
-    except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError) as error:
+        # Stored channels first, one row per image: red plane, green plane, blue plane.
+        images = np.asarray(pixels, np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        labels = np.asarray(labels, np.int32)
+    except keras_cache.UNREADABLE as error:
         raise KerazooError(f"{str(path)!r} is not a CIFAR-10 Python batch: "
                            f"{type(error).__name__}: {error}") from None
-    # Stored channels first, one row per image: red plane, green plane, blue plane.
-    images = np.asarray(pixels, np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    return images, np.asarray(labels, np.int32)
+    keras_cache.check_images("CIFAR-10", path, images, labels, 4)
+    return images, labels
 
 
 def find_batches(path, download: bool) -> Path:

@@ -11,8 +11,6 @@ kept; validation is carved from the training half for the seed.
 from __future__ import annotations
 
 import json
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +31,7 @@ CLASS_NAMES = ["negative", "positive"]
 def read_reviews(path: Path) -> dict[str, np.ndarray]:
     try:
         arrays = safe_pickle.load_npz(path)
-    except (OSError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError) as error:
+    except keras_cache.UNREADABLE as error:
         raise KerazooError(f"cannot read IMDB file {str(path)!r}: {type(error).__name__}: "
                            f"{error}") from None
     missing = [key for key in ("x_train", "y_train", "x_test", "y_test") if key not in arrays]

@@ -10,12 +10,20 @@ called with `download=True` (the CLI's `--download`).
 from __future__ import annotations
 
 import os
+import pickle
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from kerazoo.errors import KerazooError
 
 DOWNLOAD_HINT = "run with --download (or set data.download=true)"
+# What reading a truncated or foreign file raises, by format: npz (zip), gzip, pickle. A
+# reader catches these around the read and says which file is at fault.
+UNREADABLE = (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
+              zlib.error, pickle.UnpicklingError)
 
 
 def keras_datasets_dirs() -> list[Path]:
@@ -45,6 +53,24 @@ def first_existing(candidates: Iterable[Path], exists: Callable[[Path], bool]) -
 def not_found(title: str, looked_in: Iterable[Path], how_to_get: str) -> KerazooError:
     places = ", ".join(str(path) for path in looked_in)
     return KerazooError(f"{title} not found locally (looked in {places}); {how_to_get}")
+
+
+def unreadable(title: str, path: Path, error: BaseException) -> KerazooError:
+    message = " ".join(str(error).split())[:200]
+    return KerazooError(f"cannot read {title} file {str(path)!r} (truncated, or not in its "
+                        f"format): {type(error).__name__}: {message}")
+
+
+def check_images(title: str, source: Path, images: Any, labels: Any, rank: int) -> None:
+    """Images (n, side, side[, channels]) and one label per image, as a dataset's own files
+    hold them; a foreign or damaged file fails here, not inside the split or the model."""
+    shape = getattr(images, "shape", None)
+    if shape is None or len(shape) != rank or 0 in shape[1:]:
+        raise KerazooError(f"{title} in {str(source)!r}: the images have shape {shape}, not "
+                           f"{rank} axes of images")
+    if getattr(labels, "ndim", None) != 1 or len(labels) != len(images):
+        raise KerazooError(f"{title} in {str(source)!r}: {len(images)} images but labels of "
+                           f"shape {getattr(labels, 'shape', None)}")
 
 
 def user_path_missing(title: str, path: Path, expected: str) -> KerazooError:

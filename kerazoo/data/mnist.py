@@ -41,8 +41,11 @@ IDX_UNSIGNED_BYTE = 0x08
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file (gzipped or not) as a uint8 array of the shape its header declares."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as file:
-        data = file.read()
+    try:
+        with opener(path, "rb") as file:
+            data = file.read()
+    except keras_cache.UNREADABLE as error:
+        raise keras_cache.unreadable("IDX", path, error) from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != IDX_UNSIGNED_BYTE:
         raise KerazooError(f"{str(path)!r} is not an IDX file of unsigned bytes "
                            "(the MNIST file format)")
@@ -67,12 +70,14 @@ def read_npz_arrays(path: Path, title: str) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in IDX_FILES if key in archive}
-    except (OSError, ValueError) as error:
-        raise KerazooError(f"cannot read {title} file {str(path)!r}: {error}") from None
+    except keras_cache.UNREADABLE as error:
+        raise keras_cache.unreadable(title, path, error) from None
     missing = [key for key in IDX_FILES if key not in arrays]
     if missing:
         raise KerazooError(f"{str(path)!r} is not Keras' {MNIST_FILE}: it lacks "
                            f"{', '.join(missing)}")
+    for part in ("train", "test"):
+        keras_cache.check_images(title, path, arrays[f"x_{part}"], arrays[f"y_{part}"], 3)
     return arrays
 
 
@@ -146,9 +151,8 @@ def fashion_mnist(seed=0, path=None, download=False, validation_fraction=0.1) ->
             f"data.path=FOLDER, or {keras_cache.DOWNLOAD_HINT}")
     arrays = {key: read_idx(idx_path(found, stem)) for key, stem in IDX_FILES.items()}
     for part in ("train", "test"):
-        if len(arrays[f"x_{part}"]) != len(arrays[f"y_{part}"]):
-            raise KerazooError(f"Fashion-MNIST in {str(found)!r}: the {part} images and labels "
-                               "differ in number")
+        keras_cache.check_images("Fashion-MNIST", found, arrays[f"x_{part}"],
+                                 arrays[f"y_{part}"], 3)
     train, validation, test = image_splits(arrays, seed, validation_fraction)
     return DataSplits(
         name="fashion_mnist", source=str(found), train=train, validation=validation,
