@@ -348,7 +348,7 @@ def train_hogwild(prepared: Prepared, run: tracking.TrackedRun,
                   metrics_callback: keras.callbacks.Callback, verbose: int | str) -> None:
     """`train.strategy: hogwild` in place of `fit`: the workers train, and each epoch's
     numbers go through the same metrics callback as fit's (see kerazoo/hogwild/)."""
-    from kerazoo import hogwild
+    from kerazoo.hogwild import job
 
     train = prepared.recipe.train
     run.set_tags({"kerazoo.strategy": "hogwild", "kerazoo.workers": str(train.workers),
@@ -365,7 +365,7 @@ def train_hogwild(prepared: Prepared, run: tracking.TrackedRun,
                                  if "_worker_" not in name)
             print(f"Epoch {epoch + 1}/{train.epochs} - {numbers}", flush=True)
 
-    hogwild.train(prepared.model, prepared.recipe, prepared.data, on_epoch_end,
+    job.train(prepared.model, prepared.recipe, prepared.data, on_epoch_end,
                   announce=(lambda line: print(line, flush=True)) if verbose else
                   (lambda line: None))
 

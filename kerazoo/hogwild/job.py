@@ -1,12 +1,15 @@
 """The parent of a HOGWILD! job: shared weights, N spawned workers, per-epoch validation.
 
 The parent puts the model's trainable weights in a shared block, starts the workers and
-releases them together once all are ready (so start-up is not timed). When every worker has
-reported epoch e, it copies the block and validates that copy with its own model: workers do
-not wait, so a fast worker may already be a few steps into epoch e+1 (the last epoch's
-weights are exact). Whatever ends the job (the end, Ctrl-C or SIGTERM turned into
-KeyboardInterrupt, a worker that dies), every worker is stopped and joined and the block
-unlinked before the exception leaves.
+releases them together once all are ready (so start-up is not timed). At the end of each
+epoch the workers wait until every one has reported it and the parent has copied the block
+(a memory copy); the parent then lets them go on and validates that copy with its own
+model. `hogwild_seconds` adds up, epoch by epoch, the slowest worker's training time: the
+waits for validation are left out, for one worker as for many, and validation never competes
+with the workers for the cores (the next epoch's snapshot waits for it).
+
+Whatever ends the job (the end, Ctrl-C or SIGTERM turned into KeyboardInterrupt, a worker
+that dies), every worker is stopped and joined and the block unlinked before it returns.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -78,6 +80,7 @@ def train(model: keras.Model, recipe: Recipe, data: DataSplits,
     context = multiprocessing.get_context("spawn")
     messages = context.Queue()
     start = context.Event()
+    resume = context.Semaphore(0)
     lock = context.Lock() if train_settings.lock else None
     processes: list = []
     try:
@@ -90,7 +93,7 @@ def train(model: keras.Model, recipe: Recipe, data: DataSplits,
                 epochs=train_settings.epochs, batch_size=train_settings.batch_size,
                 learning_rate=float(train_settings.learning_rate), seed=recipe.seed,
                 threads=threads_per_worker(workers), parent_pid=os.getpid())
-            process = context.Process(target=work, args=(spec, messages, start, lock),
+            process = context.Process(target=work, args=(spec, messages, start, resume, lock),
                                       name=f"kerazoo-hogwild-{index}", daemon=True)
             process.start()
             processes.append(process)
@@ -98,7 +101,7 @@ def train(model: keras.Model, recipe: Recipe, data: DataSplits,
                  f"{' '.join(str(process.pid) for process in processes)}")
         _wait(processes, messages, "ready")
         start.set()
-        began = time.perf_counter()
+        elapsed = 0.0
         epochs: dict[int, Progress] = {}
         done: set[int] = set()
         next_epoch = 0
@@ -113,8 +116,11 @@ def train(model: keras.Model, recipe: Recipe, data: DataSplits,
             progress.seconds[index] = seconds
             while len(epochs.get(next_epoch, Progress()).steps) == workers:
                 snapshot = weights.snapshot()
-                elapsed = time.perf_counter() - began
-                logs = _epoch_logs(model, snapshot, epochs.pop(next_epoch), data,
+                for _ in range(workers):
+                    resume.release()
+                progress = epochs.pop(next_epoch)
+                elapsed += max(progress.seconds.values())
+                logs = _epoch_logs(model, snapshot, progress, data,
                                    train_settings.batch_size, elapsed)
                 on_epoch_end(next_epoch, logs)
                 next_epoch += 1

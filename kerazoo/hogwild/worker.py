@@ -107,23 +107,32 @@ def make_step(model, sparse_inputs: list[int | None]):
     return step
 
 
-def work(spec: WorkerSpec, messages, start, lock) -> None:
+def _wait_for_snapshot(resume, parent_pid: int) -> bool:
+    """Wait until the parent has copied the epoch's weights; False if the parent is gone."""
+    while not resume.acquire(timeout=1.0):
+        if os.getppid() != parent_pid:
+            return False
+    return True
+
+
+def work(spec: WorkerSpec, messages, start, resume, lock) -> None:
     """The worker process's entry point; `messages` carries its reports to the parent:
     ("ready", i), ("epoch", i, epoch, steps, mean loss, seconds), ("done", i) or
-    ("error", i, one line)."""
+    ("error", i, one line). After each epoch but the last it waits for one `resume` token,
+    which the parent gives each worker once it has copied that epoch's weights."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides and stops the
     # workers itself (SIGTERM), after which nothing of theirs needs cleaning up.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads(spec.threads)
     try:
-        _work(spec, messages, start, lock)
+        _work(spec, messages, start, resume, lock)
     except Exception as error:  # reported as one line; the parent fails the run with it
         text = " ".join(str(error).split())[:300]
         messages.put(("error", spec.index, f"{type(error).__name__}: {text}"))
         raise SystemExit(1) from None
 
 
-def _work(spec: WorkerSpec, messages, start, lock) -> None:
+def _work(spec: WorkerSpec, messages, start, resume, lock) -> None:
     from kerazoo.cli import import_keras_quietly
 
     import_keras_quietly()  # the backend's start-up chatter, once per worker, is noise
@@ -176,6 +185,8 @@ def _work(spec: WorkerSpec, messages, start, lock) -> None:
                     return  # orphaned: the parent is gone
             messages.put(("epoch", spec.index, epoch, len(losses), float(np.mean(losses)),
                           time.perf_counter() - began))
+            if epoch + 1 < spec.epochs and not _wait_for_snapshot(resume, spec.parent_pid):
+                return
         messages.put(("done", spec.index))
     finally:
         fresh = None  # holds views of the block, which cannot close while they live
