@@ -80,7 +80,9 @@ def train(model: keras.Model, recipe: Recipe, data: DataSplits,
     context = multiprocessing.get_context("spawn")
     messages = context.Queue()
     start = context.Event()
-    resume = context.Semaphore(0)
+    # One token semaphore per worker: with a shared one, a fast worker could take a slow
+    # one's token for the same epoch and run ahead while the slow one waits for ever.
+    resumes = [context.Semaphore(0) for _ in range(workers)]
     lock = context.Lock() if train_settings.lock else None
     processes: list = []
     try:
@@ -93,7 +95,8 @@ def train(model: keras.Model, recipe: Recipe, data: DataSplits,
                 epochs=train_settings.epochs, batch_size=train_settings.batch_size,
                 learning_rate=float(train_settings.learning_rate), seed=recipe.seed,
                 threads=threads_per_worker(workers), parent_pid=os.getpid())
-            process = context.Process(target=work, args=(spec, messages, start, resume, lock),
+            process = context.Process(target=work,
+                                      args=(spec, messages, start, resumes[index], lock),
                                       name=f"kerazoo-hogwild-{index}", daemon=True)
             process.start()
             processes.append(process)
@@ -116,7 +119,7 @@ def train(model: keras.Model, recipe: Recipe, data: DataSplits,
             progress.seconds[index] = seconds
             while len(epochs.get(next_epoch, Progress()).steps) == workers:
                 snapshot = weights.snapshot()
-                for _ in range(workers):
+                for resume in resumes:
                     resume.release()
                 progress = epochs.pop(next_epoch)
                 elapsed += max(progress.seconds.values())
@@ -167,6 +170,9 @@ def _next_message(processes, messages) -> tuple:
         except queue.Empty:
             if any(process.exitcode not in (None, 0) for process in processes):
                 raise _failure(processes) from None
+            if all(process.exitcode is not None for process in processes):
+                raise WorkerFailed("hogwild workers all exited before reporting the end of "
+                                   "training") from None
             continue
         if message[0] == "error":
             raise _failure(processes, message[1], message[2])
