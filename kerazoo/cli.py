@@ -305,8 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     except KerazooError as error:
         click.echo(f"kerazoo: error: {' '.join(str(error).split())}", err=True)
         sys.exit(2)
-    # not a usage mistake, but no traceback helps either
-    except (TrainingDiverged, WorkerFailed) as error:
+    except (TrainingDiverged, WorkerFailed) as error:  # no usage mistake; no traceback helps
         click.echo(f"kerazoo: run failed: {error}", err=True)
         sys.exit(1)
     except click.ClickException as error:

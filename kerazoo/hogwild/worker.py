@@ -69,6 +69,20 @@ def _inputs(x: Any) -> tuple[np.ndarray, ...]:
     return x if isinstance(x, tuple) else (x,)
 
 
+def _fresh(views: list[np.ndarray], sparse_inputs: list[int | None],
+           inputs: tuple[np.ndarray, ...], batch: np.ndarray) -> list:
+    """What a step reads of the shared weights: the batch's rows of a sparse variable (its
+    distinct ids and their rows), a dense variable whole."""
+    fresh = []
+    for view, source in zip(views, sparse_inputs, strict=True):
+        if source is None:
+            fresh.append(view)
+        else:
+            rows = np.unique(inputs[source][batch])
+            fresh.append((rows, view[rows]))
+    return fresh
+
+
 def make_step(model, sparse_inputs: list[int | None]):
     """A compiled step: refresh the variables from `fresh`, then the loss and its gradients,
     sparse ones as (distinct rows, summed gradient rows)."""
@@ -155,6 +169,12 @@ def _work(spec: WorkerSpec, messages, start, resume, lock) -> None:
     inputs = _inputs(spec.x)
     generator = np.random.default_rng([spec.seed, spec.index])
     try:
+        # Trace the step before the clock starts, at two batch sizes so the trace that
+        # generalizes shapes (reduce_retracing) is made too; nothing is written back.
+        for size in (spec.batch_size, spec.batch_size - 1):
+            batch = np.arange(min(max(size, 1), len(spec.y)))
+            step(_rows(spec.x, batch), spec.y[batch], _fresh(weights.views, spec.sparse_inputs,
+                                                              inputs, batch))
         messages.put(("ready", spec.index))
         start.wait()
         total_steps = 0
@@ -164,13 +184,7 @@ def _work(spec: WorkerSpec, messages, start, resume, lock) -> None:
             for first in range(0, len(order), spec.batch_size):
                 batch = order[first:first + spec.batch_size]
                 with guard:
-                    fresh = []
-                    for view, source in zip(weights.views, spec.sparse_inputs, strict=True):
-                        if source is None:
-                            fresh.append(view)
-                        else:
-                            rows = np.unique(inputs[source][batch])
-                            fresh.append((rows, view[rows]))
+                    fresh = _fresh(weights.views, spec.sparse_inputs, inputs, batch)
                     loss, gradients = step(_rows(spec.x, batch), spec.y[batch], fresh)
                     for view, source, gradient in zip(weights.views, spec.sparse_inputs,
                                                       gradients, strict=True):
