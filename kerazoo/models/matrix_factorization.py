@@ -13,8 +13,8 @@ from kerazoo.registry import register_model
 
 @register_model(task="regression", input_kind="tokens", family="matrix_factorization",
                 tiny={"users": 12, "items": 10, "factors": 4})
-def matrix_factorization(users=1000, items=1000, factors=32, initial_scale=0.1,
-                         name="matrix_factorization") -> keras.Model:
+def matrix_factorization(users=1000, items=1000, factors=32,
+                         initial_scale=0.1) -> keras.Model:
     """Inputs `user` and `item` (int32 ids), output the predicted rating, shape (batch, 1).
 
     `initial_scale` is the standard deviation of the initial factors: small, so every
@@ -37,4 +37,4 @@ def matrix_factorization(users=1000, items=1000, factors=32, initial_scale=0.1,
                                        name="item_bias")(item)
     dot = keras.layers.Dot(axes=-1, name="dot")([user_factors, item_factors])
     rating = keras.layers.Add(name="rating")([dot, user_bias, item_bias])
-    return keras.Model([user, item], rating, name=name)
+    return keras.Model([user, item], rating, name="matrix_factorization")
