@@ -2,11 +2,10 @@
 
 The parent puts the model's trainable weights in a shared block, starts the workers and
 releases them together once all are ready (so start-up is not timed). At the end of each
-epoch the workers wait until every one has reported it and the parent has copied the block
-(a memory copy); the parent then lets them go on and validates that copy with its own
-model. `hogwild_seconds` adds up, epoch by epoch, the slowest worker's training time: the
-waits for validation are left out, for one worker as for many, and validation never competes
-with the workers for the cores (the next epoch's snapshot waits for it).
+epoch the workers wait until every one has reported it and the parent has validated a copy
+of the block with its own model, so validation never competes with them for the cores.
+`hogwild_seconds` adds up, epoch by epoch, the slowest worker's training time: the waits are
+left out, for one worker as for many.
 
 Whatever ends the job (the end, Ctrl-C or SIGTERM turned into KeyboardInterrupt, a worker
 that dies), every worker is stopped and joined and the block unlinked before it returns.
@@ -118,13 +117,12 @@ def train(model: keras.Model, recipe: Recipe, data: DataSplits,
             progress.steps[index], progress.losses[index] = steps, loss
             progress.seconds[index] = seconds
             while len(epochs.get(next_epoch, Progress()).steps) == workers:
-                snapshot = weights.snapshot()
-                for resume in resumes:
-                    resume.release()
                 progress = epochs.pop(next_epoch)
                 elapsed += max(progress.seconds.values())
-                logs = _epoch_logs(model, snapshot, progress, data,
+                logs = _epoch_logs(model, weights.snapshot(), progress, data,
                                    train_settings.batch_size, elapsed)
+                for resume in resumes:  # after validating: it never competes for the cores
+                    resume.release()
                 on_epoch_end(next_epoch, logs)
                 next_epoch += 1
         for variable, value in zip(model.trainable_variables, weights.snapshot(), strict=True):
