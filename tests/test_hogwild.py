@@ -20,6 +20,7 @@ from kerazoo.hogwild.shared_weights import segment_prefix
 from kerazoo.hogwild.updates import apply_dense, apply_sparse
 from kerazoo.recipe import load_recipe
 from kerazoo.runner import run_recipe
+from tests.conftest import run_cli
 
 SMOKE = ("--smoke", "--set", "train.epochs=3")
 NEVER_ENDING = ("--smoke", "--set", "train.epochs=100000")
@@ -138,3 +139,12 @@ def test_bad_hogwild_settings_are_one_line_errors():
         load_recipe("hogwild_ratings", ["train.optimizer=adam"])
     with pytest.raises(kerazoo.KerazooError, match="train.workers: workers and lock apply"):
         load_recipe("mlp_digits", ["train.workers=2"])
+
+
+def test_workers_option_is_validated_at_the_edge(client):
+    result = run_cli("run", "hogwild_ratings", "--workers", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "kerazoo: error: recipe 'hogwild_ratings': train.workers: Input should be greater "
+        "than or equal to 1. Received: train.workers=0"]
+    assert client.search_experiments(filter_string="name = 'ratings'") == []
