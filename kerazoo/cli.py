@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from kerazoo.errors import KerazooError, TrainingDiverged
+from kerazoo.errors import KerazooError, TrainingDiverged, WorkerFailed
 from kerazoo.recipe import STRATEGIES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -157,11 +157,13 @@ def models_command(tracking_uri: str | None) -> None:
 @click.option("--process-id", type=int, default=None, help="This process's rank, from 0.")
 @click.option("--no-register", is_flag=True, help="Do not add the model to the registry "
               "(a finished non-smoke run registers it under the recipe's name).")
+@click.option("--workers", type=int, default=None,
+              help="Sets train.workers: HOGWILD! worker processes (train.strategy: hogwild).")
 def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
                 tracking_uri: str | None, quiet: bool, resume_run_id: str | None,
                 download: bool, distribute: str | None, coordinator: str | None,
                 num_processes: int | None, process_id: int | None,
-                no_register: bool) -> None:
+                no_register: bool, workers: int | None) -> None:
     """Train RECIPE (a name from `kerazoo recipes` or a .yaml path) and log it to MLflow."""
     import_keras_quietly()
     from kerazoo.recipe import load_recipe
@@ -172,6 +174,8 @@ def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
         _enter_multi_process_job(distribute, coordinator, num_processes, process_id)
     if distribute:
         overrides = (*overrides, f"train.distribute={distribute}")
+    if workers is not None:  # validated with the recipe: one line naming train.workers
+        overrides = (*overrides, f"train.workers={workers}")
     loaded = load_recipe(recipe, overrides, smoke=smoke)
     # Loaders of embedded or generated data take no `download`: for them the flag is moot.
     if download and "download" in data_registry.get(loaded.data.name).parameters:
@@ -401,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     except KerazooError as error:
         click.echo(f"kerazoo: error: {' '.join(str(error).split())}", err=True)
         sys.exit(2)
-    except TrainingDiverged as error:  # not a usage mistake, but no traceback helps either
+    except (TrainingDiverged, WorkerFailed) as error:  # no usage mistake; no traceback helps
         click.echo(f"kerazoo: run failed: {error}", err=True)
         sys.exit(1)
     except click.ClickException as error:

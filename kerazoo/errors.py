@@ -19,6 +19,10 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite: the run ends FAILED with this as its reason."""
 
 
+class WorkerFailed(RuntimeError):
+    """A training worker process died: the run ends FAILED with this one line as its reason."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """A ' (did you mean 'x'?)' suffix for `name`, or '' when nothing is close."""
     matches = difflib.get_close_matches(str(name), list(choices), n=3, cutoff=0.6)

@@ -36,6 +36,7 @@ from kerazoo.errors import KerazooError, did_you_mean
 # found through importlib.resources so an installed kerazoo finds them wherever it lives.
 RECIPES_DIR = Path(str(resources.files("kerazoo").joinpath("recipes")))
 STRATEGIES = ("none", "mirrored", "data_parallel")  # train.distribute, see distributed.py
+TRAINING_STRATEGIES = ("fit", "hogwild")  # train.strategy, see kerazoo/hogwild/
 # Sections that describe a recipe without changing what it trains: left out of the hash
 # that `--resume` compares, so editing a description does not strand a run.
 DESCRIPTIVE_SECTIONS = ("description", "quality", "sweep")
@@ -89,6 +90,12 @@ class Train(BaseModel):
     distribute: Literal[STRATEGIES] = Field(
         "none", description="mirrored: TensorFlow, one host's devices; data_parallel: JAX, "
                             "one or more processes (see kerazoo/distributed.py)")
+    strategy: Literal[TRAINING_STRATEGIES] = Field(
+        "fit", description="fit: Keras' fit; hogwild: lock-free SGD by `workers` processes "
+                           "on shared weights (see kerazoo/hogwild/)")
+    workers: int = Field(1, ge=1, description="hogwild: worker processes")
+    lock: bool = Field(False, description="hogwild: one lock around every update (the "
+                                          "paper's locked baseline)")
 
 
 class Quality(BaseModel):
@@ -390,7 +397,34 @@ def validate(data: dict[str, Any], recipe_name: str) -> Recipe:
     except ValidationError as error:
         raise KerazooError(format_validation_error(error, recipe_name)) from None
     check_names(recipe)
+    check_strategy(recipe)
     return recipe
+
+
+def check_strategy(recipe: Recipe) -> None:
+    """What hogwild cannot do, said before anything runs: its workers apply plain SGD (no
+    optimizer state to share) at a fixed rate, in processes of their own."""
+    train = recipe.train
+
+    def fail(key: str, accepted: str, received: str) -> KerazooError:
+        return KerazooError(f"recipe {recipe.name!r}: train.{key}: {accepted}. "
+                            f"Received: {received}")
+
+    if train.strategy != "hogwild":
+        if train.workers != 1 or train.lock:
+            raise fail("workers", "workers and lock apply to train.strategy: hogwild",
+                       f"workers={train.workers}, lock={train.lock}")
+        return
+    if train.optimizer.lower() != "sgd" or train.optimizer_kwargs:
+        raise fail("optimizer", "strategy hogwild applies plain SGD: optimizer sgd with no "
+                   "optimizer_kwargs", f"optimizer={train.optimizer!r}, "
+                   f"optimizer_kwargs={train.optimizer_kwargs!r}")
+    if train.learning_rate == "auto":
+        raise fail("learning_rate", "strategy hogwild takes a fixed number, not 'auto'",
+                   "learning_rate='auto'")
+    if train.distribute != "none":
+        raise fail("distribute", "strategy hogwild runs processes of its own: leave it 'none'",
+                   f"distribute={train.distribute!r}")
 
 
 def check_names(recipe: Recipe) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import os
 import socket
 import subprocess
@@ -32,7 +33,7 @@ from kerazoo.checkpoint import TrainingStateBackup, saved_epoch
 from kerazoo.data import DataSplits, load_data, pipeline
 from kerazoo.data.splits import take
 from kerazoo.determinism import seed_everything
-from kerazoo.errors import KerazooError, did_you_mean
+from kerazoo.errors import KerazooError, TrainingDiverged, did_you_mean
 from kerazoo.guards import FailOnNonFiniteLoss
 from kerazoo.painter import Painter, shared_painter
 from kerazoo.recipe import NamedSection, Recipe, Train
@@ -449,6 +450,32 @@ def fit(prepared: Prepared, extra_callbacks: list[keras.callbacks.Callback],
     )
 
 
+def train_hogwild(prepared: Prepared, run: tracking.TrackedRun,
+                  metrics_callback: keras.callbacks.Callback, verbose: int | str) -> None:
+    """`train.strategy: hogwild` in place of `fit`: the workers train, and each epoch's
+    numbers go through the same metrics callback as fit's (see kerazoo/hogwild/)."""
+    from kerazoo.hogwild import job
+
+    train = prepared.recipe.train
+    run.set_tags({"kerazoo.strategy": "hogwild", "kerazoo.workers": str(train.workers),
+                  "kerazoo.lock": str(train.lock).lower()})
+    metrics_callback.set_model(prepared.model)
+
+    def on_epoch_end(epoch: int, logs: dict[str, float]) -> None:
+        if not math.isfinite(logs["loss"]):
+            raise TrainingDiverged(f"the training loss became {logs['loss']} in epoch "
+                                   f"{epoch + 1}")
+        metrics_callback.on_epoch_end(epoch, logs)
+        if verbose:
+            numbers = " - ".join(f"{name}: {value:.4g}" for name, value in logs.items()
+                                 if "_worker_" not in name)
+            print(f"Epoch {epoch + 1}/{train.epochs} - {numbers}", flush=True)
+
+    job.train(prepared.model, prepared.recipe, prepared.data, on_epoch_end,
+                  announce=(lambda line: print(line, flush=True)) if verbose else
+                  (lambda line: None))
+
+
 # --- interruption and resume -------------------------------------------------------------------
 
 @dataclass
@@ -557,6 +584,9 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
     replicas = distributed.replicas_for(recipe.train.distribute)
     uri = tracking.tracking_uri(tracking_uri)
     experiment = tracking.experiment_for(recipe.experiment, smoke)
+    if resume_run_id and recipe.train.strategy == "hogwild":
+        raise KerazooError("--resume: strategy hogwild keeps no training state to resume "
+                           "from; start a new run")
     resume = None
     if replicas.is_chief:
         tracking.prepare_store(uri)
@@ -618,8 +648,11 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         safety = [*reports.epoch_callbacks(model_info(recipe.model.name).task),
                   metrics_callback, FailOnNonFiniteLoss(), backup]
         try:
-            fit(prepared, [*extra_callbacks, *safety], verbose=verbose,
-                initial_epoch=resume.initial_epoch if resume else 0)
+            if recipe.train.strategy == "hogwild":
+                train_hogwild(prepared, run, metrics_callback, verbose)
+            else:
+                fit(prepared, [*extra_callbacks, *safety], verbose=verbose,
+                    initial_epoch=resume.initial_epoch if resume else 0)
         except BaseException as error:
             backup.write_last_epoch()  # what `--resume` continues from
             interruption = interrupts.take_pending()

@@ -11,6 +11,7 @@ from kerazoo.data.digits_anomaly import digits_anomaly
 from kerazoo.data.image_folder import image_folder
 from kerazoo.data.imdb import imdb
 from kerazoo.data.mnist import fashion_mnist, mnist
+from kerazoo.data.ratings import ratings
 from kerazoo.data.shapes import shapes
 from kerazoo.data.splits import DataSplits, Split, split_three_ways
 from kerazoo.data.temporal_order import temporal_order
@@ -28,5 +29,5 @@ def load_data(name: str, seed: int = 0, **kwargs) -> DataSplits:
 
 __all__ = ["DataSplits", "Split", "addition", "cifar10", "digits", "digits_anomaly",
            "fashion_mnist", "image_folder", "imdb", "load_data", "mnist", "nietzsche",
-           "python_docs", "register_data", "seasonal_series", "shapes", "split_three_ways",
-           "temporal_order", "text_file", "tinyshakespeare"]
+           "python_docs", "ratings", "register_data", "seasonal_series", "shapes",
+           "split_three_ways", "temporal_order", "text_file", "tinyshakespeare"]

@@ -10,6 +10,7 @@ from kerazoo.models.autoencoder import conv_denoising_autoencoder, denoising_aut
 from kerazoo.models.char_rnn import char_rnn
 from kerazoo.models.layers import Corruption, LocalResponseNormalization, RepeatAlongSteps
 from kerazoo.models.linear import linear_regression, logistic_regression
+from kerazoo.models.matrix_factorization import matrix_factorization
 from kerazoo.models.mlp import mlp
 from kerazoo.models.seq2seq import seq2seq
 from kerazoo.models.sequence import (
@@ -34,6 +35,7 @@ __all__ = [
     "logistic_regression",
     "lstm_classifier",
     "lstm_forecaster",
+    "matrix_factorization",
     "mlp",
     "seq2seq",
 ]
