@@ -21,6 +21,7 @@ OFFLINE = {
     "temporal_order": {"samples": 400},
     "addition": {"samples": 2000},
     "seasonal_series": {"length": 3000},
+    "ratings": {"users": 50, "items": 40, "count": 2000},
 }
 
 _cache: dict[tuple, DataSplits] = {}
@@ -76,9 +77,15 @@ def test_splits_are_non_empty_consistent_and_fit_the_hints(name):
         for values in split.info.values():
             assert len(values) == len(split)
         inputs = split.x[0] if isinstance(split.x, tuple) else split.x
-        assert inputs.shape[1:] == tuple(data.model_hints["input_shape"])
+        if "input_shape" in data.model_hints:
+            assert inputs.shape[1:] == tuple(data.model_hints["input_shape"])
     hints = data.model_hints
-    assert set(hints) <= {"input_shape", "num_classes", "vocabulary_size", "horizon"}
+    assert set(hints) <= {"input_shape", "num_classes", "vocabulary_size", "horizon",
+                          "users", "items"}
+    if "users" in hints:  # ids (user, item) index the model's embedding tables
+        users, items = data.train.x
+        assert 0 <= users.min() and users.max() < hints["users"]
+        assert 0 <= items.min() and items.max() < hints["items"]
     if "num_classes" in hints:
         assert set(np.unique(data.train.y)) == set(range(hints["num_classes"]))
         assert len(data.extras["class_names"]) == hints["num_classes"]

@@ -66,7 +66,7 @@ def test_hogwild_runs_reduce_validation_loss_and_are_tracked(client, workers, lo
     for index in range(workers):
         assert _metric(client, result.run_id, f"updates_per_second_worker_{index}")[-1] > 0
     # The logged model is the final shared weights under the model's own names.
-    logged = mlflow.keras.load_model(f"runs:/{result.run_id}/model")
+    logged = mlflow.keras.load_model(f"runs:/{result.run_id}/hogwild_ratings")
     assert sorted(variable.path for variable in logged.weights) == [
         "item_bias/embeddings", "item_factors/embeddings",
         "user_bias/embeddings", "user_factors/embeddings"]
@@ -100,7 +100,8 @@ def assert_nothing_left(parent: int, workers: list[int]) -> None:
 
 
 def _only_run(client):
-    (run,) = client.search_runs([client.get_experiment_by_name("ratings").experiment_id])
+    (run,) = client.search_runs([experiment.experiment_id
+                                 for experiment in client.search_experiments()])
     return run
 
 
@@ -147,4 +148,4 @@ def test_workers_option_is_validated_at_the_edge(client):
     assert result.stderr.strip().splitlines() == [
         "kerazoo: error: recipe 'hogwild_ratings': train.workers: Input should be greater "
         "than or equal to 1. Received: train.workers=0"]
-    assert client.search_experiments(filter_string="name = 'ratings'") == []
+    assert client.search_experiments(filter_string="name LIKE 'ratings%'") == []
