@@ -71,7 +71,7 @@ def pause_unless_ended(process: subprocess.Popen) -> bool:
 
 
 def trial_runs(client, study: str) -> dict[int, mlflow.entities.Run]:
-    experiment = client.get_experiment_by_name("digits")
+    experiment = client.get_experiment_by_name("digits-smoke")
     if experiment is None:  # no run yet
         return {}
     runs = client.search_runs([experiment.experiment_id], max_results=1000,
@@ -81,7 +81,7 @@ def trial_runs(client, study: str) -> dict[int, mlflow.entities.Run]:
 
 
 def parent_run(client, study: str):
-    experiment = client.get_experiment_by_name("digits")
+    experiment = client.get_experiment_by_name("digits-smoke")
     (parent,) = client.search_runs([experiment.experiment_id], filter_string=(
         f"tags.`kerazoo.sweep.study` = '{study}' and tags.`kerazoo.sweep.role` = 'parent'"))
     return parent
@@ -192,7 +192,7 @@ def launch_in_training(client) -> tuple[subprocess.Popen, dict[int, int]]:
 
 
 def job_run(client):
-    (run,) = client.search_runs([client.get_experiment_by_name("digits").experiment_id])
+    (run,) = client.search_runs([client.get_experiment_by_name("digits-smoke").experiment_id])
     return run
 
 
