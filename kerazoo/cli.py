@@ -237,9 +237,9 @@ def launch_command(recipe: str, processes: int, port: int | None, overrides: tup
     from kerazoo.launch import JOB, launch
     from kerazoo.recipe import load_recipe
 
-    distributed.require_jax(JOB)  # one line now, not a traceback from every worker
     import_keras_quietly()  # checking the recipe imports the backend: without its chatter
     load_recipe(recipe, overrides, smoke=smoke)  # a mistake is one line here, not N workers'
+    distributed.require_jax(JOB)  # one line now, not a traceback from every worker
     arguments = [item for override in overrides for item in ("--set", override)]
     arguments += ["--smoke"] * smoke + ["--quiet"] * quiet
     arguments += ["--tracking-uri", tracking_uri] if tracking_uri else []
