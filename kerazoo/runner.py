@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import math
 import os
 import socket
 import subprocess
@@ -33,7 +32,7 @@ from kerazoo.checkpoint import TrainingStateBackup, saved_epoch
 from kerazoo.data import DataSplits, load_data, pipeline
 from kerazoo.data.splits import take
 from kerazoo.determinism import seed_everything
-from kerazoo.errors import KerazooError, TrainingDiverged, did_you_mean
+from kerazoo.errors import KerazooError, did_you_mean
 from kerazoo.guards import FailOnNonFiniteLoss
 from kerazoo.painter import Painter, shared_painter
 from kerazoo.recipe import NamedSection, Recipe, Train
@@ -460,11 +459,10 @@ def train_hogwild(prepared: Prepared, run: tracking.TrackedRun,
     run.set_tags({"kerazoo.strategy": "hogwild", "kerazoo.workers": str(train.workers),
                   "kerazoo.lock": str(train.lock).lower()})
     metrics_callback.set_model(prepared.model)
+    diverged = FailOnNonFiniteLoss()  # the same check, and line, as a fit run's
 
     def on_epoch_end(epoch: int, logs: dict[str, float]) -> None:
-        if not math.isfinite(logs["loss"]):
-            raise TrainingDiverged(f"the training loss became {logs['loss']} in epoch "
-                                   f"{epoch + 1}")
+        diverged.on_epoch_end(epoch, logs)
         metrics_callback.on_epoch_end(epoch, logs)
         if verbose:
             numbers = " - ".join(f"{name}: {value:.4g}" for name, value in logs.items()
@@ -472,8 +470,8 @@ def train_hogwild(prepared: Prepared, run: tracking.TrackedRun,
             print(f"Epoch {epoch + 1}/{train.epochs} - {numbers}", flush=True)
 
     job.train(prepared.model, prepared.recipe, prepared.data, on_epoch_end,
-                  announce=(lambda line: print(line, flush=True)) if verbose else
-                  (lambda line: None))
+              announce=(lambda line: print(line, flush=True)) if verbose else
+              (lambda line: None))
 
 
 # --- interruption and resume -------------------------------------------------------------------
