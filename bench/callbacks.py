@@ -28,9 +28,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kerazoo.callbacks import LRScheduler  # noqa: E402
+from kerazoo.config.recipe import load_recipe  # noqa: E402
 from kerazoo.data import pipeline  # noqa: E402
-from kerazoo.recipe import load_recipe  # noqa: E402
-from kerazoo.runner import fit, prepare  # noqa: E402
+from kerazoo.training.runner import fit, prepare  # noqa: E402
 
 
 def validation_accuracy(name: str, overrides: list[str]) -> np.ndarray:

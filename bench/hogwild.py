@@ -72,7 +72,7 @@ def run_job(recipe: str, configuration: Configuration, epochs_factor: float,
     command = [str(Path(sys.executable).parent / "kerazoo"), "run", recipe, "--quiet",
                *(["--smoke"] if smoke else [])]
     if epochs_factor != 1:
-        from kerazoo.recipe import load_recipe
+        from kerazoo.config.recipe import load_recipe
 
         epochs = load_recipe(recipe, overrides, smoke=smoke).train.epochs
         sets.append(f"train.epochs={math.ceil(epochs * epochs_factor)}")

@@ -26,7 +26,7 @@ _PUBLIC = {
     "ModelInfo": "kerazoo.registry",
     "build": "kerazoo.registry",
     "list_models": "kerazoo.registry",
-    "load": "kerazoo.presets",
+    "load": "kerazoo.tracking.presets",
     "model_info": "kerazoo.registry",
     "register_callback": "kerazoo.registry",
     "register_data": "kerazoo.registry",

@@ -6,53 +6,14 @@ never a traceback. Heavy imports (Keras, MLflow) happen inside the commands that
 
 from __future__ import annotations
 
-import os
-import re
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
+from kerazoo.config.recipe import STRATEGIES
 from kerazoo.errors import KerazooError, TrainingDiverged, WorkerFailed
-from kerazoo.recipe import STRATEGIES
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# Lines TensorFlow's C++ runtime prints on import whatever TF_CPP_MIN_LOG_LEVEL says
-# (tensorflow/tensorflow#100442): absl's preamble, info/warning records, CPU feature notes.
-BACKEND_CHATTER = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog|[IW]\d{4} |"
-    r"To enable the following instructions|This TensorFlow binary is optimized)"
-)
-
-
-def import_keras_quietly() -> None:
-    """Import Keras (and its backend) with that chatter filtered out of stderr.
-
-    The chatter comes from C++ straight to file descriptor 2, so Python-level redirection
-    cannot catch it; the descriptor is pointed at a temporary file for the import and
-    everything that is not chatter is replayed.
-    """
-    if "keras" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import keras  # noqa: F401
-
-            # The data pipeline imports TensorFlow on every backend; on JAX that is later,
-            # so import it here too while the chatter is filtered.
-            import tensorflow  # noqa: F401
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
-                if not BACKEND_CHATTER.match(line):
-                    sys.stderr.write(line)
+from kerazoo.quiet_backend import BACKEND_CHATTER, import_keras_quietly
 
 
 def _print_table(rows: list[dict], empty: str) -> None:
@@ -113,7 +74,7 @@ def list_models_command(pattern: str) -> None:
 @cli.command("recipes")
 def recipes_command() -> None:
     """Recipes that `kerazoo run NAME` finds."""
-    from kerazoo.recipe import available_recipes, read_yaml
+    from kerazoo.config.recipe import available_recipes, read_yaml
 
     rows = []
     for name, path in available_recipes().items():
@@ -129,7 +90,7 @@ def recipes_command() -> None:
 @click.option("--tracking-uri", default=None)
 def models_command(tracking_uri: str | None) -> None:
     """Registered recipes: the version `kerazoo.load(NAME)` returns, its quality and run."""
-    from kerazoo import presets
+    from kerazoo.tracking import presets
 
     _print_table(presets.best_versions(tracking_uri),
                  "no registered models yet: a finished `kerazoo run RECIPE` registers one")
@@ -166,9 +127,9 @@ def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
                 no_register: bool, workers: int | None) -> None:
     """Train RECIPE (a name from `kerazoo recipes` or a .yaml path) and log it to MLflow."""
     import_keras_quietly()
-    from kerazoo.recipe import load_recipe
+    from kerazoo.config.recipe import load_recipe
     from kerazoo.registry import data_registry
-    from kerazoo.runner import run_recipe
+    from kerazoo.training.runner import run_recipe
 
     if coordinator or num_processes is not None or process_id is not None:
         _enter_multi_process_job(distribute, coordinator, num_processes, process_id)
@@ -192,7 +153,7 @@ def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
 
 def _echo_where(result, uri: str | None) -> None:
     """The closing lines: where the run is, in the registry and in the UI."""
-    from kerazoo.tracking import UI_ADDRESS, run_url, ui_address
+    from kerazoo.tracking.runs import UI_ADDRESS, run_url, ui_address
 
     if result.registered:
         registered = result.registered
@@ -210,7 +171,7 @@ def _echo_where(result, uri: str | None) -> None:
 def _enter_multi_process_job(distribute: str | None, coordinator: str | None,
                           num_processes: int | None, process_id: int | None) -> None:
     """--coordinator, --num-processes and --process-id go together, with data_parallel."""
-    from kerazoo import distributed
+    from kerazoo.scale import distributed
 
     if distribute != "data_parallel" or None in (coordinator, num_processes, process_id):
         raise KerazooError("a multi-process run takes --distribute data_parallel --coordinator "
@@ -233,9 +194,9 @@ def _enter_multi_process_job(distribute: str | None, coordinator: str | None,
 def launch_command(recipe: str, processes: int, port: int | None, overrides: tuple[str, ...],
                    smoke: bool, tracking_uri: str | None, quiet: bool) -> None:
     """Train RECIPE data-parallel on JAX in PROCESSES local processes; rank 0 logs one run."""
-    from kerazoo import distributed
-    from kerazoo.launch import JOB, launch
-    from kerazoo.recipe import load_recipe
+    from kerazoo.config.recipe import load_recipe
+    from kerazoo.scale import distributed
+    from kerazoo.scale.launch import JOB, launch
 
     import_keras_quietly()  # checking the recipe imports the backend: without its chatter
     load_recipe(recipe, overrides, smoke=smoke)  # a mistake is one line here, not N workers'
@@ -246,7 +207,7 @@ def launch_command(recipe: str, processes: int, port: int | None, overrides: tup
     ended = launch(recipe, processes, arguments, port, hide=BACKEND_CHATTER.match,
                    tracking_uri=tracking_uri)
     if ended.status:
-        from kerazoo.launch import exit_status
+        from kerazoo.scale.launch import exit_status
 
         error = click.ClickException(f"{ended.describe()}; the other ranks were stopped")
         error.exit_code = exit_status(ended.status)  # 2 still means a user mistake, 130 an
@@ -282,7 +243,7 @@ def sweep_command(recipe: str | None, params: tuple[str, ...], trials: int | Non
                   helper: bool) -> None:
     """Search RECIPE's hyperparameters with Optuna; each trial an MLflow run under one parent."""
     import_keras_quietly()
-    from kerazoo import sweep
+    from kerazoo.scale import sweep
 
     if join_study:
         if recipe or params or overrides or smoke or study_name or metric or direction:
@@ -326,8 +287,8 @@ def lr_find_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
     """Run the learning-rate range test on RECIPE's model and data; print the suggestion."""
     import_keras_quietly()
     from kerazoo.callbacks import lr_finder_plot
-    from kerazoo.recipe import load_recipe
-    from kerazoo.runner import prepare
+    from kerazoo.config.recipe import load_recipe
+    from kerazoo.training.runner import prepare
 
     loaded = load_recipe(recipe, [*overrides, "train.learning_rate=auto"], smoke=smoke)
     result = prepare(loaded, smoke).lr_finder
@@ -355,7 +316,8 @@ def compare_command(experiments: tuple[str, ...], sort: str | None, filter_strin
                     max_runs: int, plot_metric: str | None, tracking_uri: str | None,
                     plot_output: str | None = None) -> None:
     """Runs side by side: recipe, the params that differ, final metrics, duration."""
-    from kerazoo import compare, tracking
+    from kerazoo.tracking import compare
+    from kerazoo.tracking import runs as tracking
 
     uri = tracking.tracking_uri(tracking_uri)
     if tracking.store_missing(uri):  # only reading: nothing is created here
@@ -389,7 +351,7 @@ def serve_command(model: str, port: int, tracking_uri: str | None) -> None:
 def _no_store(uri: str, asked_for: bool) -> None:
     """No store, no runs: a plain listing says so; asking for an experiment or a plot is a
     mistake, because there is nothing to find."""
-    from kerazoo.uris import masked
+    from kerazoo.tracking.uris import masked
 
     where = f"no tracking store at {masked(uri)!r}"
     if asked_for:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from kerazoo import schedules
+from kerazoo.config.recipe import load_recipe
 from kerazoo.errors import KerazooError
-from kerazoo.recipe import load_recipe
-from kerazoo.runner import prepare, run_recipe
+from kerazoo.training.runner import prepare, run_recipe
 from tests.conftest import run_cli
 
 SMOKE_STEPS = 8  # 256 smoke training images in batches of 32

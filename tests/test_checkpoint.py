@@ -11,8 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from kerazoo.checkpoint import TrainingStateBackup, saved_epoch
-from kerazoo.interrupts import signals_as_interrupt
+from kerazoo.training.checkpoint import TrainingStateBackup, saved_epoch
+from kerazoo.training.interrupts import signals_as_interrupt
 
 
 def small_model() -> keras.Model:

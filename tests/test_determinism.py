@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kerazoo.recipe import load_recipe
-from kerazoo.runner import run_recipe
+from kerazoo.config.recipe import load_recipe
+from kerazoo.training.runner import run_recipe
 
 RECIPES = ["mlp_digits", "char_rnn"]
 

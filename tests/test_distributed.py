@@ -14,9 +14,9 @@ import mlflow
 import numpy as np
 import pytest
 
-from kerazoo import distributed
 from kerazoo.data import load_data, pipeline
 from kerazoo.errors import KerazooError
+from kerazoo.scale import distributed
 from tests.conftest import run_cli
 from tests.test_cli import assert_one_line_error
 

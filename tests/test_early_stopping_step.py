@@ -3,8 +3,8 @@ from train.epochs."""
 
 from __future__ import annotations
 
-from kerazoo.recipe import load_recipe
-from kerazoo.runner import run_recipe
+from kerazoo.config.recipe import load_recipe
+from kerazoo.training.runner import run_recipe
 
 
 def test_test_metrics_sit_at_the_last_trained_epoch(tracking_uri, client):

@@ -19,7 +19,7 @@ CI_MARKERS = ("PYTEST_CURRENT_TEST", "GITHUB_ACTIONS", "CI", "CIRCLECI", "GITLAB
               "MLFLOW_DISABLE_TELEMETRY")
 CHILD = """
 import os
-import kerazoo.tracking  # what every kerazoo command that tracks imports
+import kerazoo.tracking.runs  # what every kerazoo command that tracks imports
 from mlflow.telemetry import get_telemetry_client
 from mlflow.telemetry.utils import is_telemetry_disabled
 print(os.environ["MLFLOW_DISABLE_TELEMETRY"], get_telemetry_client())
@@ -40,7 +40,7 @@ def test_experiment_artifact_location_is_absolute_inside_the_store_folder(tracki
     """MLflow resolves an experiment's artifact location to an absolute path when it creates
     the experiment, so a copied store still points at the original folder (the README says
     so where it discusses copying a store)."""
-    from kerazoo import tracking
+    from kerazoo.tracking import runs as tracking
 
     tracking.prepare_store(tracking_uri)
     experiment = mlflow.MlflowClient(tracking_uri).get_experiment(tracking.experiment_id("e"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kerazoo.uris import masked
+from kerazoo.tracking.uris import masked
 from tests.test_cli import assert_one_line_error
 
 KERAZOO = str(Path(sys.executable).parent / "kerazoo")

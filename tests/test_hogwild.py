@@ -1,4 +1,4 @@
-"""HOGWILD! (kerazoo/hogwild): the in-place update rule, which variables are sparse, real jobs
+"""HOGWILD! (kerazoo/scale/hogwild): the in-place update rule, which variables are sparse, real jobs
 with spawned workers logged to MLflow, and the ends a job can meet (Ctrl-C, a dead worker)
 leaving no process and no shared-memory block behind."""
 
@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import kerazoo
-from kerazoo.hogwild.job import sparse_inputs
-from kerazoo.hogwild.shared_weights import segment_prefix
-from kerazoo.hogwild.updates import apply_dense, apply_sparse
-from kerazoo.recipe import load_recipe
-from kerazoo.runner import run_recipe
+from kerazoo.config.recipe import load_recipe
+from kerazoo.scale.hogwild.job import sparse_inputs
+from kerazoo.scale.hogwild.shared_weights import segment_prefix
+from kerazoo.scale.hogwild.updates import apply_dense, apply_sparse
+from kerazoo.training.runner import run_recipe
 from tests.conftest import run_cli
 
 SMOKE = ("--smoke", "--set", "train.epochs=3")

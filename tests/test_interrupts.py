@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from kerazoo import interrupts
-from kerazoo.interrupts import critical_section, signals_as_interrupt
+from kerazoo.training import interrupts
+from kerazoo.training.interrupts import critical_section, signals_as_interrupt
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])

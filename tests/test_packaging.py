@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kerazoo.recipe import available_recipes, find_recipe
+from kerazoo.config.recipe import available_recipes, find_recipe
 from tests.conftest import REPO
 
 

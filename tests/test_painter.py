@@ -8,10 +8,10 @@ import os
 import numpy as np
 import pytest
 
-from kerazoo import painter as painter_module
 from kerazoo import plots
 from kerazoo.errors import KerazooError
-from kerazoo.painter import Painter
+from kerazoo.tracking import painter as painter_module
+from kerazoo.tracking.painter import Painter
 
 HISTORY = {"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.6, 0.4]}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

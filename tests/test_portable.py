@@ -16,7 +16,7 @@ import yaml
 import kerazoo
 from kerazoo.models.portable import modules_needed, portable_copy
 from kerazoo.registry import build
-from kerazoo.tracking import TrackedRun
+from kerazoo.tracking.runs import TrackedRun
 
 
 def test_scheduled_dropout_and_penalties_become_keras_ones_at_their_current_values():

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import kerazoo
+from kerazoo.config.recipe import load_recipe
 from kerazoo.errors import KerazooError
-from kerazoo.recipe import load_recipe
-from kerazoo.runner import run_recipe
+from kerazoo.training.runner import run_recipe
 
 # Full digits data, few epochs: a registered (non-smoke) run in about a second. A learning
 # rate of 1e-6 leaves the network near chance, so the runs are ordered worse, better, worse
@@ -97,7 +97,7 @@ def test_experiment_is_tagged_for_model_training(registry_store):
 
 
 def test_an_existing_experiment_without_a_kind_gets_one(client):
-    from kerazoo import tracking
+    from kerazoo.tracking import runs as tracking
 
     made_earlier = client.create_experiment("digits")
     assert tracking.experiment_id("digits") == made_earlier

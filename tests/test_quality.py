@@ -13,9 +13,9 @@ import time
 
 import pytest
 
+from kerazoo.config.recipe import RECIPES_DIR, load_recipe
 from kerazoo.errors import KerazooError
-from kerazoo.recipe import RECIPES_DIR, load_recipe
-from kerazoo.runner import run_recipe
+from kerazoo.training.runner import run_recipe
 
 RECIPES = sorted(path.stem for path in RECIPES_DIR.glob("*.yaml"))
 TIME_LIMIT_SECONDS = 600

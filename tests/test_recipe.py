@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from kerazoo.config.recipe import available_recipes, load_recipe, parse_assignment
 from kerazoo.errors import KerazooError
-from kerazoo.recipe import available_recipes, load_recipe, parse_assignment
 
 
 def write(tmp_path, text: str):

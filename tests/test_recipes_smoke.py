@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pytest
 
+from kerazoo.config.recipe import RECIPES_DIR, load_recipe
 from kerazoo.data.splits import take
 from kerazoo.errors import KerazooError
-from kerazoo.recipe import RECIPES_DIR, load_recipe
 from kerazoo.registry import model_info
-from kerazoo.runner import run_recipe
-from kerazoo.tracking import inputs_by_name
+from kerazoo.tracking.runs import inputs_by_name
+from kerazoo.training.runner import run_recipe
 from tests.fresh_python import FreshPython
 
 RECIPES = sorted(path.stem for path in RECIPES_DIR.glob("*.yaml"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from kerazoo.checkpoint import saved_epoch
+from kerazoo.training.checkpoint import saved_epoch
 
 EPOCHS = 40  # about 4 s of training: long enough to interrupt in the middle
 RECIPE = ["mlp_digits", "--set", f"train.epochs={EPOCHS}"]
@@ -101,9 +101,9 @@ def test_resume_refuses_a_finished_run_and_a_changed_recipe(tmp_path):
 
 
 def test_resume_refuses_other_settings_and_a_run_still_training(client):
+    from kerazoo.config.recipe import load_recipe
     from kerazoo.errors import KerazooError
-    from kerazoo.recipe import load_recipe
-    from kerazoo.runner import resume_point
+    from kerazoo.training.runner import resume_point
 
     recipe = load_recipe("mlp_digits", smoke=True)
     experiment = client.create_experiment("digits")

@@ -10,10 +10,10 @@ import mlflow
 import numpy as np
 import pytest
 
-from kerazoo.recipe import load_recipe
+from kerazoo.config.recipe import load_recipe
 from kerazoo.registry import callback_registry, register_callback
-from kerazoo.runner import run_recipe
 from kerazoo.serving import server
+from kerazoo.training.runner import run_recipe
 
 EPOCHS = 4
 

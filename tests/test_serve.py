@@ -18,8 +18,8 @@ import mlflow
 import numpy as np
 import pytest
 
-from kerazoo.recipe import load_recipe
-from kerazoo.runner import run_recipe
+from kerazoo.config.recipe import load_recipe
+from kerazoo.training.runner import run_recipe
 from tests.conftest import run_cli
 from tests.test_cli import assert_one_line_error
 

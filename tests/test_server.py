@@ -168,8 +168,8 @@ def test_registration_and_load_through_the_server(on_server):
     import numpy as np
 
     import kerazoo
-    from kerazoo.recipe import load_recipe
-    from kerazoo.runner import run_recipe
+    from kerazoo.config.recipe import load_recipe
+    from kerazoo.training.runner import run_recipe
 
     recipe = load_recipe("mlp_digits", ["train.epochs=1", "experiment=server_registry"])
     result = run_recipe(recipe, tracking_uri=on_server.tracking_uri, verbose=0)

@@ -15,8 +15,8 @@ import mlflow
 import optuna
 import pytest
 
-from kerazoo import sweep
-from kerazoo.recipe import load_recipe
+from kerazoo.config.recipe import load_recipe
+from kerazoo.scale import sweep
 from tests.conftest import run_cli
 from tests.test_distributed import needs_jax
 

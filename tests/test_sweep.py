@@ -9,9 +9,9 @@ import mlflow
 import optuna
 import pytest
 
-from kerazoo import search_space, sweep
+from kerazoo.config.recipe import load_recipe
 from kerazoo.errors import KerazooError
-from kerazoo.recipe import load_recipe
+from kerazoo.scale import search_space, sweep
 from tests.conftest import run_cli
 from tests.test_cli import assert_one_line_error
 

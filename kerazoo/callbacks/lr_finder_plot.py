@@ -1,4 +1,7 @@
-"""The range test's curve as a figure: loss against learning rate, suggestions marked."""
+"""The range test's curve as a figure: loss against learning rate, suggestions marked.
+
+It takes the callback's result (kerazoo.callbacks.lr_finder.LRFinderResult) without importing
+its module, which imports this one to save the figure: dependencies run one way."""
 
 from __future__ import annotations
 
@@ -7,10 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from kerazoo import plots  # chooses the headless backend before pyplot is imported
-from kerazoo.callbacks.lr_finder import LRFinderResult
 
 
-def figure(result: LRFinderResult):
+def figure(result):
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(6.5, 4))
@@ -39,7 +41,7 @@ def figure(result: LRFinderResult):
     return figure
 
 
-def save(result: LRFinderResult, path: str | Path) -> Path:
+def save(result, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     drawn = figure(result)

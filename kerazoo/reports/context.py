@@ -11,7 +11,7 @@ import numpy as np
 
 from kerazoo.callbacks.model_parts import all_layers, layers_of_type
 from kerazoo.data.splits import DataSplits, take
-from kerazoo.painter import Painter
+from kerazoo.tracking.painter import Painter
 
 # What one direct call may hold: every layer's outputs for its rows, even if all were alive
 # at once, stay under this.
@@ -59,7 +59,7 @@ class ReportContext:
     seed: int = 0  # for anything sampled, so a report is the same for the same run
     batch_size: int = 256
     test_metrics: dict[str, float] = field(default_factory=dict)  # from evaluate, test_*
-    # Draws the figures (kerazoo.painter): in this process unless the runner passes its
+    # Draws the figures (kerazoo.tracking.painter): in this process unless the runner passes its
     # helper, in which case they are written when `painter.wait()` returns.
     painter: Painter = field(default_factory=lambda: Painter(helper=False), repr=False)
     _test_predictions: np.ndarray | None = field(default=None, init=False, repr=False)

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from kerazoo import tracking
 from kerazoo.errors import KerazooError
+from kerazoo.tracking import runs as tracking
 
 HOST = "127.0.0.1"
 RUN_ID = re.compile(r"[0-9a-f]{32}")

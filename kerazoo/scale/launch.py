@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from kerazoo import distributed, interrupts
 from kerazoo.errors import KerazooError
+from kerazoo.scale import distributed
+from kerazoo.training import interrupts
 
 LOOPBACK = "127.0.0.1"
 STOP_GRACE_SECONDS = 10
@@ -101,7 +102,7 @@ def run_together(commands: dict[str, list[str]], environment: dict[str, str],
     it forever, and a sweep worker that fails outside a trial has found a problem every
     worker shares. The children have a session of their own, so a terminal's Ctrl-C reaches
     only this process, which forwards it (as SIGTERM) to each exactly once; an interruption
-    here (KeyboardInterrupt, SIGTERM under kerazoo.interrupts) stops them all before it
+    here (KeyboardInterrupt, SIGTERM under kerazoo.training.interrupts) stops them all before it
     propagates, so no child outlives its parent's command. `pids`, if given, receives each
     child's process id by label.
     """
@@ -173,7 +174,7 @@ def launch(recipe: str, processes: int, run_arguments: list[str], port: int | No
 
 def _end_job_run(uri: str | None, pid: int | None, since_ms: int, status: str,
                  reason: str | None) -> None:
-    from kerazoo import tracking
+    from kerazoo.tracking import runs as tracking
 
     if pid is not None:
         tracking.end_runs_of_process(tracking.tracking_uri(uri), socket.gethostname(), pid,

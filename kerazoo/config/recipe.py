@@ -1,6 +1,6 @@
 """Recipes: YAML data validated into typed objects before anything trains.
 
-A recipe file is parsed by kerazoo/safe_yaml.py (it never executes code, and its size is
+A recipe file is parsed by kerazoo/config/safe_yaml.py (it never executes code, and its size is
 bounded), merged with the `smoke:` overrides under `--smoke` and with `--set key=value`
 overrides, then validated by pydantic and checked against the registries. Every error names
 the key path.
@@ -29,14 +29,14 @@ from pydantic import (
     field_validator,
 )
 
-from kerazoo import safe_yaml
+from kerazoo.config import safe_yaml
 from kerazoo.errors import KerazooError, did_you_mean
 
 # kerazoo's own recipes are package data (pyproject's package-data ships them in the wheel),
 # found through importlib.resources so an installed kerazoo finds them wherever it lives.
 RECIPES_DIR = Path(str(resources.files("kerazoo").joinpath("recipes")))
 STRATEGIES = ("none", "mirrored", "data_parallel")  # train.distribute, see distributed.py
-TRAINING_STRATEGIES = ("fit", "hogwild")  # train.strategy, see kerazoo/hogwild/
+TRAINING_STRATEGIES = ("fit", "hogwild")  # train.strategy, see kerazoo/scale/hogwild/
 # Sections that describe a recipe without changing what it trains: left out of the hash
 # that `--resume` compares, so editing a description does not strand a run.
 DESCRIPTIVE_SECTIONS = ("description", "quality", "sweep")
@@ -89,10 +89,10 @@ class Train(BaseModel):
     deterministic: bool = Field(True, description="enforce deterministic TensorFlow ops")
     distribute: Literal[STRATEGIES] = Field(
         "none", description="mirrored: TensorFlow, one host's devices; data_parallel: JAX, "
-                            "one or more processes (see kerazoo/distributed.py)")
+                            "one or more processes (see kerazoo/scale/distributed.py)")
     strategy: Literal[TRAINING_STRATEGIES] = Field(
         "fit", description="fit: Keras' fit; hogwild: lock-free SGD by `workers` processes "
-                           "on shared weights (see kerazoo/hogwild/)")
+                           "on shared weights (see kerazoo/scale/hogwild/)")
     workers: int = Field(1, ge=1, description="hogwild: worker processes")
     lock: bool = Field(False, description="hogwild: one lock around every update (the "
                                           "paper's locked baseline)")
@@ -127,7 +127,7 @@ class Outputs(BaseModel):
 
 class Sweep(BaseModel):
     """An Optuna search over recipe keys (`kerazoo sweep`); the values are distribution specs
-    such as `uniform(0, 0.5)`, parsed by kerazoo/search_space.py, never evaluated."""
+    such as `uniform(0, 0.5)`, parsed by kerazoo/scale/search_space.py, never evaluated."""
 
     model_config = ConfigDict(extra="forbid")
     params: dict[str, str] = Field(default_factory=dict,

@@ -147,7 +147,7 @@ def work(spec: WorkerSpec, messages, start, resume, lock) -> None:
 
 
 def _work(spec: WorkerSpec, messages, start, resume, lock) -> None:
-    from kerazoo.cli import import_keras_quietly
+    from kerazoo.quiet_backend import import_keras_quietly
 
     import_keras_quietly()  # the backend's start-up chatter, once per worker, is noise
     import tensorflow as tf
@@ -157,8 +157,8 @@ def _work(spec: WorkerSpec, messages, start, resume, lock) -> None:
     import keras
 
     import kerazoo.models  # noqa: F401  (registers kerazoo's layers for the model's config)
-    from kerazoo.hogwild.shared_weights import SharedWeights
-    from kerazoo.hogwild.updates import apply_dense, apply_sparse
+    from kerazoo.scale.hogwild.shared_weights import SharedWeights
+    from kerazoo.scale.hogwild.updates import apply_dense, apply_sparse
 
     keras.utils.set_random_seed(spec.seed + 1000 * (spec.index + 1))  # dropout differs per worker
     model = keras.models.model_from_json(spec.model_json)

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
+from kerazoo.config.recipe import Recipe
 from kerazoo.data import DataSplits, pipeline
 from kerazoo.data.splits import take
 from kerazoo.errors import WorkerFailed
-from kerazoo.hogwild.shared_weights import SharedWeights
-from kerazoo.hogwild.worker import WorkerSpec, work
-from kerazoo.recipe import Recipe
+from kerazoo.scale.hogwild.shared_weights import SharedWeights
+from kerazoo.scale.hogwild.worker import WorkerSpec, work
 
 # How long the parent blocks on its message queue before checking that workers live.
 POLL_SECONDS = 0.5

@@ -16,7 +16,7 @@ the last completed epoch, whichever way it is kept:
   copy of the state in memory, taken at the previous epoch's end (about a millisecond per
   megabyte of weights and optimizer slots: under 0.2 % of such an epoch), so a signal
   interrupts it at once and the copy is written;
-- a shorter epoch is finished before a signal takes effect (kerazoo.interrupts.hold: the
+- a shorter epoch is finished before a signal takes effect (kerazoo.training.interrupts.hold: the
   run stops within that moment, and a second Ctrl-C stops it at once), and its own state is
   written. Copying would cost mlp_digits 1-2 % of its training time.
 An exception in the middle of a short epoch, or a second Ctrl-C, leaves the last write or
@@ -33,8 +33,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kerazoo import interrupts
-from kerazoo.interrupts import critical_section
+from kerazoo.training import interrupts
+from kerazoo.training.interrupts import critical_section
 
 
 def saved_epoch(backup_dir: Path) -> int | None:
@@ -147,7 +147,7 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
     def write_last_epoch(self) -> None:
         """After training stopped early: write the last completed epoch's state kept in
         memory, unless something as recent is on disk already. A signal that was held stays
-        pending, for the caller to raise (kerazoo.interrupts.take_pending) in place of the
+        pending, for the caller to raise (kerazoo.training.interrupts.take_pending) in place of the
         error it is handling."""
         try:
             if self._snapshot is None or (self._written_epoch is not None

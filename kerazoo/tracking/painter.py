@@ -12,7 +12,7 @@ helper and returns; `wait()` returns once every PNG is written. If the helper ca
 dies, the figures are drawn in this process instead, the same way. KERAZOO_PAINTER=inline
 draws in this process always (the default is `helper`).
 
-    python -m kerazoo.painter READ_FD WRITE_FD   # the helper's side, started by `Painter`
+    python -m kerazoo.tracking.painter READ_FD WRITE_FD   # the helper's side, started by `Painter`
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Painter:
             filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "kerazoo.painter", str(to_helper_read),
+                [sys.executable, "-m", "kerazoo.tracking.painter", str(to_helper_read),
                  str(from_helper_write)],
                 pass_fds=(to_helper_read, from_helper_write), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, env=environment,

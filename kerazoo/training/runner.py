@@ -25,19 +25,23 @@ import keras
 import yaml
 
 import kerazoo
-from kerazoo import distributed, interrupts, model_memory, plots, presets, reports, tracking
+from kerazoo import plots, reports
 from kerazoo.callbacks import find_learning_rate, lr_finder_plot, make_callback
 from kerazoo.callbacks.lr_finder import LRFinderResult
-from kerazoo.checkpoint import TrainingStateBackup, saved_epoch
+from kerazoo.config.recipe import NamedSection, Recipe, Train
 from kerazoo.data import DataSplits, load_data, pipeline
 from kerazoo.data.splits import take
-from kerazoo.determinism import seed_everything
 from kerazoo.errors import KerazooError, did_you_mean
-from kerazoo.guards import FailOnNonFiniteLoss
-from kerazoo.painter import Painter, shared_painter
-from kerazoo.recipe import NamedSection, Recipe, Train
 from kerazoo.registry import build, model_info, model_registry
-from kerazoo.writable import check_writable
+from kerazoo.scale import distributed
+from kerazoo.tracking import presets
+from kerazoo.tracking import runs as tracking
+from kerazoo.tracking.painter import Painter, shared_painter
+from kerazoo.tracking.writable import check_writable
+from kerazoo.training import interrupts, model_memory
+from kerazoo.training.checkpoint import TrainingStateBackup, saved_epoch
+from kerazoo.training.determinism import seed_everything
+from kerazoo.training.guards import FailOnNonFiniteLoss
 
 # How much of each split `--smoke` keeps: enough for every metric to be defined.
 SMOKE_SIZES = {"train": 256, "validation": 64, "test": 64}
@@ -452,8 +456,8 @@ def fit(prepared: Prepared, extra_callbacks: list[keras.callbacks.Callback],
 def train_hogwild(prepared: Prepared, run: tracking.TrackedRun,
                   metrics_callback: keras.callbacks.Callback, verbose: int | str) -> None:
     """`train.strategy: hogwild` in place of `fit`: the workers train, and each epoch's
-    numbers go through the same metrics callback as fit's (see kerazoo/hogwild/)."""
-    from kerazoo.hogwild import job
+    numbers go through the same metrics callback as fit's (see kerazoo/scale/hogwild/)."""
+    from kerazoo.scale.hogwild import job
 
     train = prepared.recipe.train
     run.set_tags({"kerazoo.strategy": "hogwild", "kerazoo.workers": str(train.workers),
@@ -574,7 +578,7 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
     under another (a sweep's trials under the sweep). With several processes only rank 0
     logs; the others return `run_id=None`.
 
-    A finished run registers its model under the recipe's name (kerazoo/presets.py) unless
+    A finished run registers its model under the recipe's name (kerazoo/tracking/presets.py) unless
     `register` is false, it is a smoke run, or it is nested (a sweep's trial).
     """
     # The store and the run to resume are checked first: they are cheap, and preparing can

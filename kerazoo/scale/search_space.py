@@ -5,7 +5,7 @@
     train.batch_size=int(16, 128)            an integer, bounds included; int(16, 128, 16) steps
     model.units=choice([64, 128, 256])       one of the listed values (lists allowed too)
 
-The arguments are parsed as a YAML flow sequence by kerazoo/safe_yaml.py, the bounded reader
+The arguments are parsed as a YAML flow sequence by kerazoo/config/safe_yaml.py, the bounded reader
 recipes use, so a spec can hold numbers, strings and lists but never code.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from kerazoo import safe_yaml
+from kerazoo.config import safe_yaml
 from kerazoo.errors import KerazooError, did_you_mean
 
 FORMS = ("uniform(LOW, HIGH)", "loguniform(LOW, HIGH)", "int(LOW, HIGH[, STEP])",

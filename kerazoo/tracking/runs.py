@@ -31,9 +31,9 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
 from kerazoo.errors import KerazooError
-from kerazoo.locks import file_lock
-from kerazoo.uris import masked
-from kerazoo.writable import check_writable
+from kerazoo.tracking.locks import file_lock
+from kerazoo.tracking.uris import masked
+from kerazoo.tracking.writable import check_writable
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 # Buffered metrics reach the store at least this often: near live in the UI, while a flush
@@ -497,7 +497,7 @@ class TrackedRun:
     def callback(self, history: dict[str, list[float]] | None = None,
                  flush_at_train_end: bool = True):
         """A Keras callback logging each epoch's `logs` to this run (see epoch_metrics)."""
-        from kerazoo.epoch_metrics import MetricsCallback
+        from kerazoo.training.epoch_metrics import MetricsCallback
 
         return MetricsCallback(self, history, flush_at_train_end)
 

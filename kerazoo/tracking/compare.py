@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from kerazoo import tracking
 from kerazoo.errors import KerazooError, did_you_mean
+from kerazoo.tracking import runs as tracking
 
 # Metrics where smaller is better sort ascending by default.
 SMALLER_IS_BETTER = ("loss", "error", "mae", "mse", "bits", "perplexity")

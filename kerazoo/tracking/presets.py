@@ -16,8 +16,8 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 
-from kerazoo import tracking
 from kerazoo.errors import KerazooError
+from kerazoo.tracking import runs as tracking
 
 ALIAS = "best"
 URI_SCHEMES = ("models:/", "runs:/")
@@ -25,7 +25,7 @@ URI_SCHEMES = ("models:/", "runs:/")
 
 @dataclass(frozen=True)
 class Quality:
-    """The metric that ranks a recipe's versions (kerazoo.recipe.Quality's fields)."""
+    """The metric that ranks a recipe's versions (kerazoo.config.recipe.Quality's fields)."""
 
     metric: str
     floor: float

@@ -7,7 +7,7 @@ section closes: interruption stays prompt (a checkpoint takes well under a secon
 saved state stays whole.
 
 A hold is the softer kind, for work that is better finished than abandoned and will be
-over in a moment (a short training epoch, see kerazoo.checkpoint): the first signal is
+over in a moment (a short training epoch, see kerazoo.training.checkpoint): the first signal is
 noted and raised on `release()`, a second one interrupts at once, because a user pressing
 Ctrl-C twice means now.
 """

@@ -38,11 +38,14 @@ import keras
 import optuna
 import yaml
 
-from kerazoo import interrupts, plots, search_space, tracking
+from kerazoo import plots
+from kerazoo.config.recipe import Recipe, Sweep, apply_overrides, load_recipe, validate
 from kerazoo.errors import KerazooError, did_you_mean
-from kerazoo.locks import file_lock
-from kerazoo.recipe import Recipe, Sweep, apply_overrides, load_recipe, validate
-from kerazoo.uris import masked
+from kerazoo.scale import search_space
+from kerazoo.tracking import runs as tracking
+from kerazoo.tracking.locks import file_lock
+from kerazoo.tracking.uris import masked
+from kerazoo.training import interrupts
 
 DEFAULT_STORAGE = "sqlite:///mlruns/optuna.db"
 # A worker waits this long for a busy SQLite file instead of failing the trial.
@@ -160,7 +163,7 @@ def settings(recipe: Recipe, params: tuple[str, ...], trials: int | None, worker
         raise KerazooError(f"recipe {recipe.name!r}: nothing to search; give --param "
                            "KEY=SPEC (e.g. --param 'model.dropout=uniform(0, 0.5)') or a "
                            "sweep.params section")
-    from kerazoo.runner import epoch_metric_names
+    from kerazoo.training.runner import epoch_metric_names
 
     metric = metric or section.metric
     known = epoch_metric_names(recipe)
@@ -169,7 +172,7 @@ def settings(recipe: Recipe, params: tuple[str, ...], trials: int | None, worker
                            f"{metric!r}{did_you_mean(metric, known)}; accepted: "
                            f"{', '.join(known)}. Received: --metric={metric}")
     if direction is None:
-        from kerazoo.compare import smaller_is_better
+        from kerazoo.tracking.compare import smaller_is_better
 
         direction = section.direction or ("minimize" if smaller_is_better(metric)
                                           else "maximize")
@@ -187,7 +190,7 @@ def check_space(recipe: Recipe, space: dict[str, search_space.Distribution]) -> 
     """Try the ends of every range (and every choice) in the recipe, building the model for
     model keys, so a misspelled key or a range of invalid values fails now, not in every
     trial."""
-    from kerazoo.runner import build_model
+    from kerazoo.training.runner import build_model
 
     example = [(key, search_space.example_value(d)) for key, d in space.items()]
     resolved = recipe.resolved()  # apply_overrides works on a copy
@@ -271,7 +274,7 @@ def run_workers(study: optuna.Study, plan: Plan, url: str, trials: int, workers:
     However they end, none is left running, and the trials they left agree with their
     runs; the tracking URI and the storage URL reach them in the environment, not on a
     command line that `ps` shows (either may hold a password)."""
-    from kerazoo.launch import run_together
+    from kerazoo.scale.launch import run_together
 
     commands = {
         f"worker {index}": [sys.executable, "-m", "kerazoo.cli", "sweep", "--join",
@@ -360,7 +363,7 @@ class OptunaPruning(keras.callbacks.Callback):
 
 def run_trials(study: optuna.Study, plan: Plan, trials: int, uri: str) -> None:
     """Run trials in this process until `trials` have ended here (any state)."""
-    from kerazoo.runner import run_recipe
+    from kerazoo.training.runner import run_recipe
 
     space = plan.space
     name = plan.recipe.get("name", "recipe")

@@ -246,13 +246,13 @@ class LocalRun:
 
     def log_keras_model(self, model, example_inputs, name: str = "model",
                         class_names: list[str] | None = None) -> None:
-        from kerazoo.tracking import inputs_by_name
+        from kerazoo.tracking.runs import inputs_by_name
 
         model(inputs_by_name(model, example_inputs), training=False)
         model.save(self.directory / f"{name}.keras")
 
     def callback(self, history=None, flush_at_train_end: bool = True):
         """Collects the history (for the result and the plot) without logging it."""
-        from kerazoo.epoch_metrics import MetricsCallback
+        from kerazoo.training.epoch_metrics import MetricsCallback
 
         return MetricsCallback(self, history, flush_at_train_end)

@@ -1,0 +1,1 @@
+"""Configuration: recipe files, their validation, and YAML read safely."""
