@@ -9,7 +9,6 @@ models and their data; they train nothing and log nothing.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -148,7 +147,7 @@ def hidden_representations(model: keras.Model) -> list[keras.layers.Layer]:
 
 def hidden_units(results: dict, run: str | None = None,
                  layers: Sequence[str | int] = ("first", "last"), max_units: int = 16,
-                 grid_steps: int = 60) -> tuple[Figure, Numbers]:
+                 grid_steps: int = 40) -> tuple[Figure, Numbers]:
     """Each hidden unit's activation over the plane, as a small image (yellow high, purple
     low, each unit on its own scale): the first hidden layer's units cut the plane with lines
     (ReLU's half-planes); the last layer's combine them into curved regions.
@@ -223,49 +222,26 @@ def _loss_function(model: keras.Model) -> Callable:
     return loss
 
 
-@contextlib.contextmanager
-def _float64_scope():
-    """JAX computes in float32 unless 64-bit mode is on; the other backends need nothing."""
-    if keras.backend.backend() != "jax":
-        yield
-        return
-    import jax
-
-    enabled = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", enabled)
-
-
 def autodiff_gradients(function: Callable, values: list[np.ndarray]) -> list[np.ndarray]:
-    """The gradient of scalar `function(values)` by the backend's automatic differentiation.
+    """The gradient of scalar `function(values)` by automatic differentiation.
 
     Keras 3 has no backend-agnostic gradient call (each backend's trainer writes its own),
-    so this is the one place that names backends."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
+    and only on TensorFlow do Keras ops keep float64: on JAX and torch Keras' type promotion
+    (keras/src/backend/common/dtypes.py, BIT64_TO_BIT32_DTYPE) computes float64 inputs in
+    float32, which finite differences cannot check to 1e-4. So this is TensorFlow's tape, and
+    the one place that names a backend."""
+    if keras.backend.backend() != "tensorflow":
+        raise KerazooError(
+            "gradient_check needs float64 arithmetic, which Keras keeps only on the TensorFlow "
+            "backend (on others its ops compute float64 in float32); run it with "
+            f"KERAS_BACKEND=tensorflow. Received: backend={keras.backend.backend()!r}")
+    import tensorflow as tf
 
-        tensors = [tf.constant(value) for value in values]
-        with tf.GradientTape() as tape:
-            tape.watch(tensors)
-            loss = function(tensors)
-        return [keras.ops.convert_to_numpy(gradient)
-                for gradient in tape.gradient(loss, tensors)]
-    if backend == "jax":
-        import jax
-
-        return [np.asarray(gradient) for gradient in jax.grad(function)(list(values))]
-    if backend == "torch":
-        import torch
-
-        tensors = [torch.tensor(value, requires_grad=True) for value in values]
-        function(tensors).backward()
-        return [tensor.grad.numpy() for tensor in tensors]
-    raise KerazooError(f"gradient_check supports the tensorflow, jax and torch backends. "
-                       f"Received: backend={backend!r}")
+    tensors = [tf.constant(value) for value in values]
+    with tf.GradientTape() as tape:
+        tape.watch(tensors)
+        loss = function(tensors)
+    return [keras.ops.convert_to_numpy(gradient) for gradient in tape.gradient(loss, tensors)]
 
 
 def gradient_errors(model: keras.Model, x: np.ndarray, y: np.ndarray, entries: int = 64,
@@ -277,35 +253,34 @@ def gradient_errors(model: keras.Model, x: np.ndarray, y: np.ndarray, entries: i
 
     Computed on a float64 copy, in inference mode (dropout off); the data loss only, without
     weight penalties, which backprop differentiates the same way."""
-    with _float64_scope():
-        copy = float64_copy(model)
-        loss = _loss_function(model)
-        fixed = [variable.value for variable in copy.non_trainable_variables]
-        values = [np.asarray(keras.ops.convert_to_numpy(variable.value), dtype=np.float64)
-                  for variable in copy.trainable_variables]
-        x64 = np.asarray(x, dtype=np.float64)
+    copy = float64_copy(model)
+    loss = _loss_function(model)
+    fixed = [variable.value for variable in copy.non_trainable_variables]
+    values = [np.asarray(keras.ops.convert_to_numpy(variable.value), dtype=np.float64)
+              for variable in copy.trainable_variables]
+    x64 = np.asarray(x, dtype=np.float64)
 
-        def loss_of(current):
-            outputs, _ = copy.stateless_call(list(current), fixed, x64, training=False)
-            return keras.ops.mean(loss(y, outputs))
+    def loss_of(current):
+        outputs, _ = copy.stateless_call(list(current), fixed, x64, training=False)
+        return keras.ops.mean(loss(y, outputs))
 
-        analytic = autodiff_gradients(loss_of, values)
-        generator = np.random.default_rng(seed)
-        errors = {}
-        for index, variable in enumerate(copy.trainable_variables):
-            size = values[index].size
-            picked = generator.choice(size, min(size, entries), replace=False)
-            numeric = np.empty(len(picked))
-            for position, flat in enumerate(picked):
-                losses = []
-                for sign in (1.0, -1.0):
-                    moved = [value.copy() for value in values]
-                    moved[index].flat[flat] += sign * step
-                    losses.append(float(keras.ops.convert_to_numpy(loss_of(moved))))
-                numeric[position] = (losses[0] - losses[1]) / (2 * step)
-            exact = analytic[index].reshape(-1)[picked]
-            scale = np.linalg.norm(exact) + np.linalg.norm(numeric)
-            errors[variable.path] = float(np.linalg.norm(exact - numeric) / scale) if scale else 0.0
+    analytic = autodiff_gradients(loss_of, values)
+    generator = np.random.default_rng(seed)
+    errors = {}
+    for index, variable in enumerate(copy.trainable_variables):
+        size = values[index].size
+        picked = generator.choice(size, min(size, entries), replace=False)
+        numeric = np.empty(len(picked))
+        for position, flat in enumerate(picked):
+            losses = []
+            for sign in (1.0, -1.0):
+                moved = [value.copy() for value in values]
+                moved[index].flat[flat] += sign * step
+                losses.append(float(keras.ops.convert_to_numpy(loss_of(moved))))
+            numeric[position] = (losses[0] - losses[1]) / (2 * step)
+        exact = analytic[index].reshape(-1)[picked]
+        scale = np.linalg.norm(exact) + np.linalg.norm(numeric)
+        errors[variable.path] = float(np.linalg.norm(exact - numeric) / scale) if scale else 0.0
     return errors
 
 
