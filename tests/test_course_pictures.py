@@ -72,6 +72,9 @@ def test_hidden_units_first_and_last_layer(moons_runs, tmp_path):
     assert [layer.name for layer in layers] == ["relu_0", "relu_1"]
     with pytest.raises(KerazooError, match="hidden Dense layer"):
         pictures.hidden_units(moons_runs, run="logistic")
+    digits = {"digits": result(build("mlp", units=[4]), load_data("digits"))}
+    with pytest.raises(KerazooError, match=r"runs on 2-D points.*Received: run='digits'$"):
+        pictures.hidden_units(digits, run="digits")
 
 
 def test_gradient_check_agrees_to_1e_4(moons, tmp_path):

@@ -78,6 +78,14 @@ def _plane(data, steps: int) -> tuple[tuple[float, ...], np.ndarray]:
     return tuple(float(value) for value in extent), grid
 
 
+def _planar(data, option: str, value):
+    """`data` when its samples are points of the plane, which these pictures draw over."""
+    x = data.train.x
+    if isinstance(x, tuple) or x.ndim != 2 or x.shape[1] != 2:
+        raise arguments.fail(option, "runs on 2-D points (e.g. the planar data)", value)
+    return data
+
+
 def _points(axis, split, classes: int) -> None:
     shown = split.select(slice(0, MAX_POINTS))
     axis.scatter(shown.x[:, 0], shown.x[:, 1], c=shown.y, cmap="coolwarm", vmin=0,
@@ -100,9 +108,7 @@ def decision_boundaries(results: dict, runs: Sequence[str] | None = None,
     if tree_depth is not None:
         tree_depth = arguments.positive_int("tree_depth", tree_depth)
     grid_steps = arguments.int_at_least("grid_steps", grid_steps, 10)
-    data = results[names[0]].data
-    if data.train.x.ndim != 2 or data.train.x.shape[1] != 2:
-        raise arguments.fail("runs", "runs on 2-D points (e.g. the planar data)", names)
+    data = _planar(results[names[0]].data, "runs", names)
     classes = int(max(data.train.y.max(), data.validation.y.max())) + 1
     extent, grid = _plane(data, grid_steps)
     tree = sklearn_tree.DecisionTreeClassifier(max_depth=tree_depth, random_state=0)
@@ -168,7 +174,7 @@ def hidden_units(results: dict, run: str | None = None,
         else:
             raise arguments.fail("layers", f"'first', 'last' or a position below {len(hidden)}",
                                  which)
-    extent, grid = _plane(result.data, grid_steps)
+    extent, grid = _plane(_planar(result.data, "run", run), grid_steps)
     probe = keras.Model(result.model.inputs, [layer.output for layer in chosen.values()])
     outputs = probe.predict(grid, batch_size=4096, verbose=0)
     outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
