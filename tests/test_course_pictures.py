@@ -12,7 +12,7 @@ from kerazoo import build, plots
 from kerazoo.course import pictures
 from kerazoo.data import load_data
 from kerazoo.errors import KerazooError
-from kerazoo.runner import RunResult
+from kerazoo.training.runner import RunResult
 
 
 def result(model, data, metrics=None) -> RunResult:
