@@ -341,3 +341,31 @@ def test_read_only_store_is_found_before_training(read_only_path, fragment, tmp_
 
 def test_the_table_covers_at_least_thirty_mistakes():
     assert len(CASES) >= 30
+
+
+def test_store_damaged_in_its_middle_pages_is_found_before_training(tracking_uri, client,
+                                                                     tmp_path, capsys):
+    """MLflow's first query reads only the pages it needs, so the pre-flight checks them all
+    (kerazoo/tracking/store_health.py): one line naming the file, and nothing written."""
+    experiment = client.create_experiment("earlier")
+    for _ in range(20):  # pages enough that the middle ones hold metric rows
+        run = client.create_run(experiment)
+        client.log_batch(run.info.run_id, metrics=[
+            mlflow.entities.Metric(f"metric_{key}", 0.5, 0, step)
+            for key in range(10) for step in range(1, 31)])
+        client.set_terminated(run.info.run_id)
+    store = tmp_path / "mlruns" / "mlflow.db"
+    page = 4096
+    middle = store.stat().st_size // 2 // page * page
+    with open(store, "r+b") as file:
+        file.seek(middle)
+        file.write(b"\xff" * 4 * page)
+    damaged = store.read_bytes()
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(GOOD)
+    stderr = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert f"the tracking store {str(store)!r} is damaged" in stderr, stderr
+    assert "Traceback" not in stderr
+    assert store.read_bytes() == damaged  # no run created, none left RUNNING

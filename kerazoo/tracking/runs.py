@@ -32,6 +32,7 @@ from mlflow.exceptions import MlflowException
 
 from kerazoo.errors import KerazooError
 from kerazoo.tracking.locks import file_lock
+from kerazoo.tracking.store_health import check_store_intact
 from kerazoo.tracking.uris import masked
 from kerazoo.tracking.writable import check_writable
 
@@ -101,6 +102,8 @@ def prepare_store(uri: str) -> None:
         if path.exists() and not os.access(path, os.W_OK):
             raise KerazooError(f"the tracking store {str(path)!r} is read-only; make it "
                                "writable, or set MLFLOW_TRACKING_URI to another store")
+        if path.exists():  # damaged middle pages pass MLflow's first query (store_health)
+            check_store_intact(path)
         with file_lock(path.with_name(path.name + ".lock")):
             created = not path.exists()
             _ask_store(uri)
