@@ -129,6 +129,7 @@ def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
     import_keras_quietly()
     from kerazoo.config.recipe import load_recipe
     from kerazoo.registry import data_registry
+    from kerazoo.training import resume_lock
     from kerazoo.training.runner import run_recipe
 
     if coordinator or num_processes is not None or process_id is not None:
@@ -141,9 +142,11 @@ def run_command(recipe: str, overrides: tuple[str, ...], smoke: bool,
     # Loaders of embedded or generated data take no `download`: for them the flag is moot.
     if download and "download" in data_registry.get(loaded.data.name).parameters:
         loaded = load_recipe(recipe, (*overrides, "data.download=true"), smoke=smoke)
-    result = run_recipe(loaded, smoke=smoke, tracking_uri=tracking_uri,
-                        verbose=0 if quiet else 2, resume_run_id=resume_run_id,
-                        register=not no_register)
+    # One resume of a run at a time, held until it ends (a multi-process run never resumes).
+    with resume_lock.resuming(resume_run_id if process_id is None else None, tracking_uri):
+        result = run_recipe(loaded, smoke=smoke, tracking_uri=tracking_uri,
+                            verbose=0 if quiet else 2, resume_run_id=resume_run_id,
+                            register=not no_register)
     metrics = ", ".join(f"{name}={value:.4f}" for name, value in result.metrics.items())
     who = f"run {result.run_id}" if result.run_id else f"rank {process_id}"
     click.echo(f"{who} ({loaded.name}) finished: {metrics}")
