@@ -5,6 +5,7 @@ printed or a state stored, never on the clock."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -218,6 +219,10 @@ def test_a_rank_killed_stops_the_job_at_once_and_the_run_fails(client):
     assert launcher.returncode == 128 + signal.SIGKILL, stderr
     assert stderr.strip().splitlines() == [
         "kerazoo: error: rank 1 was killed by SIGKILL; the other ranks were stopped"], stderr
+    # Nothing but progress printed before the kill: not rank 0's view of its lost peer (a
+    # Gloo "Connection reset by peer" traceback), nor its "interrupted" as it is stopped.
+    assert all(re.match(r"\[rank [01]\] Epoch \d+/", line) for line in stdout.splitlines()), \
+        stdout
     assert not alive(ranks[0])
     run = job_run(client)
     assert run.info.status == "FAILED"

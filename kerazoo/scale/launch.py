@@ -9,6 +9,7 @@ machine; everything listens on the loopback interface only.
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -43,9 +44,9 @@ def worker_command(recipe: str, rank: int, processes: int, port: int,
 
 
 def _relay(process: subprocess.Popen, label: str, lock: threading.Lock,
-           hide: Callable[[str], Any] | None) -> None:
+           hide: Callable[[str], Any] | None, muted: Callable[[str], bool]) -> None:
     for line in process.stdout:
-        if hide is not None and hide(line):
+        if hide is not None and hide(line) or muted(label):
             continue
         with lock:
             sys.stdout.write(f"[{label}] {line}")
@@ -99,8 +100,9 @@ def run_together(commands: dict[str, list[str]], environment: dict[str, str],
 
     When one fails the rest are stopped at once: in a data-parallel job they would wait for
     it forever, and a sweep worker that fails outside a trial has found a problem every
-    worker shares. The children have a session of their own, so a terminal's Ctrl-C reaches
-    only this process, which forwards it (as SIGTERM) to each exactly once; an interruption
+    worker shares. From then on only the failed one's lines are relayed. The children have
+    a session of their own, so a terminal's Ctrl-C reaches only this process, which
+    forwards it (as SIGTERM) to each exactly once; an interruption
     here (KeyboardInterrupt, SIGTERM under kerazoo.training.interrupts) stops them all before it
     propagates, so no child outlives its parent's command. `pids`, if given, receives each
     child's process id by label.
@@ -108,6 +110,21 @@ def run_together(commands: dict[str, list[str]], environment: dict[str, str],
     lock = threading.Lock()
     workers: dict[str, subprocess.Popen] = {}
     relays: list[threading.Thread] = []
+    deaths: queue.SimpleQueue[str] = queue.SimpleQueue()  # labels, in the order they ended
+    first_failed: list[str] = []
+
+    def muted(label: str) -> bool:
+        """Once a process has failed, the others' lines are not relayed: what they say then
+        is about the failure (a peer's socket reset, their being stopped), which the one
+        line naming the failed process says better. Its own last lines (its reason) are."""
+        # Polled before the decision is read: a process found ended here either failed on
+        # its own or was stopped after the decision was made, and then it is seen.
+        others_ended = any(worker.poll() not in (None, 0)
+                           for other, worker in list(workers.items()) if other != label)
+        if first_failed:
+            return label != first_failed[0]
+        return others_ended
+
     try:
         for label, command in commands.items():
             worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -115,23 +132,22 @@ def run_together(commands: dict[str, list[str]], environment: dict[str, str],
             workers[label] = worker
             if pids is not None:
                 pids[label] = worker.pid
-            relay = threading.Thread(target=_relay, args=(worker, label, lock, hide),
+            relay = threading.Thread(target=_relay, args=(worker, label, lock, hide, muted),
                                      daemon=True)
             relay.start()
             relays.append(relay)
+            # A waiter per child tells of each end as it happens, in order: the first to
+            # fail is named, not a peer that died of losing it a moment later.
+            threading.Thread(target=lambda worker=worker, label=label: (
+                worker.wait(), deaths.put(label)), daemon=True).start()
         ended = Ended(None, 0)
-        while True:
-            # Every child is polled each round (a failure of the last one counts as much).
-            statuses = {label: worker.poll() for label, worker in workers.items()}
-            failed = [(label, status) for label, status in statuses.items()
-                      if status not in (None, 0)]
-            if failed:
-                ended = Ended(*failed[0])
+        for _ in workers:
+            label = deaths.get()  # a signal interrupts the wait (KeyboardInterrupt)
+            if workers[label].returncode:
+                first_failed.append(label)
+                ended = Ended(label, workers[label].returncode)
                 _stop(list(workers.values()))
                 break
-            if all(status == 0 for status in statuses.values()):
-                break
-            time.sleep(0.2)
     except BaseException:
         _stop(list(workers.values()))
         raise
