@@ -363,6 +363,13 @@ def _no_store(uri: str, asked_for: bool) -> None:
     click.echo(f"no runs yet ({where}): try `kerazoo run mlp_digits`")
 
 
+def _full_disk_line(error: Exception) -> str | None:
+    from kerazoo.disk_full import describe
+    from kerazoo.tracking.runs import sqlite_path, tracking_uri
+
+    return describe(error, store=str(sqlite_path(tracking_uri()) or "") or None)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and exit status 2 for user mistakes."""
     try:
@@ -379,6 +386,12 @@ def main(argv: list[str] | None = None) -> None:
     except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
         click.echo("kerazoo: interrupted", err=True)
         sys.exit(130)
+    except Exception as error:  # a full disk stops a run wherever it is met: one line
+        line = _full_disk_line(error)
+        if line is None:
+            raise
+        click.echo(f"kerazoo: run failed: {line}", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -30,6 +30,7 @@ from mlflow.data.dataset_source import DatasetSource
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
+from kerazoo.disk_full import caused_by_full_disk
 from kerazoo.errors import KerazooError
 from kerazoo.tracking.locks import file_lock
 from kerazoo.tracking.store_health import check_store_intact
@@ -57,6 +58,9 @@ SMOKE_SUFFIX = "-smoke"
 # line of kerazoo's: a user's first mistake would print three lines instead of one.
 for _chatty in ("mlflow.store.db.utils", "alembic"):
     logging.getLogger(_chatty).setLevel(logging.WARNING)
+# A failed store write is logged on ERROR, and then raised with the same text: the error alone
+# is reported (a full disk: kerazoo/disk_full.py's one line, not five more).
+logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def tracking_uri(uri: str | None = None) -> str:
@@ -390,7 +394,7 @@ class TrackedRun:
         try:
             return function(*args, **kwargs)
         except Exception as error:
-            if strict():
+            if strict() or caused_by_full_disk(error):  # every later write would fail too
                 raise
             warnings.warn(f"kerazoo: could not {action}: {type(error).__name__}: "
                           f"{masked(error)}",

@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from kerazoo.training import interrupts
+from kerazoo.training import atomic_backup, interrupts
 from kerazoo.training.interrupts import critical_section
+from kerazoo.training.space_reserve import SpaceReserve
 
 
 def saved_epoch(backup_dir: Path) -> int | None:
@@ -70,13 +72,17 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
 
     def __init__(self, backup_dir: str | Path, write_share: float = 0.01,
                  first_write_after: float = 10.0, hold_epochs_under: float = 1.0,
-                 every_epoch: bool = False):
+                 every_epoch: bool = False, before_write: Callable[[], None] | None = None):
         super().__init__(str(backup_dir), double_checkpoint=True)
         self.directory = Path(backup_dir)
         self.write_share = write_share
         self.first_write_after = first_write_after
         self.hold_epochs_under = hold_epochs_under
         self.every_epoch = every_epoch
+        # Called before each write (the run's metric flush): the state kept on disk is then
+        # never ahead of the metrics stored, whichever of the two a full disk stops.
+        self.before_write = before_write
+        self._reserve: SpaceReserve | None = None
         self._snapshot: tuple[int, list[np.ndarray]] | None = None
         self._written_epoch: int | None = None
         self._last_write_end = 0.0
@@ -93,6 +99,7 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
+        self._reserve = SpaceReserve(self.directory)  # room to end the run on a full disk
         self._last_write_end = time.perf_counter()
         # Read after Keras restored: if it fell back to the previous checkpoint, the metadata
         # file now names that checkpoint's epoch.
@@ -149,6 +156,8 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         memory, unless something as recent is on disk already. A signal that was held stays
         pending, for the caller to raise (kerazoo.training.interrupts.take_pending) in place of the
         error it is handling."""
+        if self._reserve is not None:  # training stopped: the run's last writes may need it
+            self._reserve.release()
         try:
             if self._snapshot is None or (self._written_epoch is not None
                                           and self._snapshot[0] <= self._written_epoch):
@@ -166,14 +175,17 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         """Write the model's current state as the state after `epoch` epochs."""
         start = time.perf_counter()
         with critical_section():
+            if self.before_write is not None:
+                self.before_write()
             self.directory.mkdir(parents=True, exist_ok=True)
             states = {f"state_{index}": keras.ops.convert_to_numpy(variable)
                       for index, variable in enumerate(random_state_variables(self.model))}
-            temporary = self.directory / "random_state.tmp.npz"
-            np.savez(temporary, **states)
-            temporary.replace(self._random_state_path(epoch))
-            # BackupAndRestore's own epoch-end save (save_freq="epoch"), for `epoch` epochs.
-            keras.callbacks.BackupAndRestore.on_epoch_end(self, epoch - 1)
+            atomic_backup.write_whole(self._random_state_path(epoch),
+                                      self.directory / "random_state.tmp.npz",
+                                      lambda partial: np.savez(partial, **states))
+            # What BackupAndRestore's own epoch-end save writes, for `epoch` epochs, each file
+            # whole or not at all (kerazoo/training/atomic_backup.py).
+            atomic_backup.save(self.model, self.directory, epoch)
             # Keep this epoch's and the previous write's: the weights on disk are one of the two.
             for stale in self.directory.glob("random_state_epoch*.npz"):
                 stale_epoch = int(stale.stem.removeprefix("random_state_epoch"))

@@ -642,7 +642,8 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         metrics_callback = run.callback(run.epoch_history() if resume else None,
                                         flush_at_train_end=False)
         backup = TrainingStateBackup(run_dir / "backup",
-                                     every_epoch=replicas.num_processes > 1)
+                                     every_epoch=replicas.num_processes > 1,
+                                     before_write=run.flush)
         # Metrics are queued before the state is kept, so an interruption between the two
         # re-runs an epoch whose metrics are skipped rather than losing one; a non-finite
         # loss stops training before its epoch's state is kept.
