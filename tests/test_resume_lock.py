@@ -5,12 +5,17 @@ a real store; every wait is on a line printed or a lock the kernel lists."""
 from __future__ import annotations
 
 import fcntl
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
 import pytest
 
+from kerazoo.errors import KerazooError
+from kerazoo.training.resume_lock import holding
 from tests.conftest import run_cli
 from tests.test_resume import start, wait_for_epochs
 
@@ -62,3 +67,21 @@ def test_a_second_resume_is_refused_while_the_first_holds_the_run(tmp_path):
     for key in ("loss", "val_loss", "accuracy"):
         steps = [metric.step for metric in client.get_metric_history(run_id, key)]
         assert sorted(steps) == list(range(1, EPOCHS + 1)), (key, steps)
+
+
+def test_the_lock_of_a_process_killed_outright_is_gone_with_it(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path\n"
+         "from kerazoo.training.resume_lock import holding\n"
+         "with holding(Path(sys.argv[1]), 'r1'):\n    print('held', flush=True)\n"
+         "    sys.stdin.read()", str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    with pytest.raises(KerazooError, match="run r1 is being resumed by another process"):
+        with holding(tmp_path, "r1"):
+            pass
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.communicate()
+    with holding(tmp_path, "r1"):  # no stale lock
+        assert holds_flock(os.getpid(), tmp_path)
+    assert not holds_flock(os.getpid(), tmp_path)  # released at the block's end
