@@ -364,7 +364,7 @@ def _no_store(uri: str, asked_for: bool) -> None:
 
 
 def _full_disk_line(error: Exception) -> str | None:
-    from kerazoo.disk_full import describe
+    from kerazoo.tracking.disk_full import describe
     from kerazoo.tracking.runs import sqlite_path, tracking_uri
 
     return describe(error, store=str(sqlite_path(tracking_uri()) or "") or None)

@@ -30,8 +30,8 @@ from mlflow.data.dataset_source import DatasetSource
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
-from kerazoo.disk_full import caused_by_full_disk
 from kerazoo.errors import KerazooError
+from kerazoo.tracking.disk_full import caused_by_full_disk
 from kerazoo.tracking.locks import file_lock
 from kerazoo.tracking.store_health import check_store_intact
 from kerazoo.tracking.uris import masked
@@ -59,7 +59,7 @@ SMOKE_SUFFIX = "-smoke"
 for _chatty in ("mlflow.store.db.utils", "alembic"):
     logging.getLogger(_chatty).setLevel(logging.WARNING)
 # A failed store write is logged on ERROR, and then raised with the same text: the error alone
-# is reported (a full disk: kerazoo/disk_full.py's one line, not five more).
+# is reported (a full disk: kerazoo/tracking/disk_full.py's one line, not five more).
 logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
