@@ -9,6 +9,7 @@ model's epoch does. Keras is imported only where a model is logged, so reading r
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import functools
@@ -518,6 +519,20 @@ class TrackedRun:
             if points and [step for step, _ in points] == list(range(1, len(points) + 1)):
                 history[key] = [value for _, value in points]
         return history
+
+
+def _end_run_left_active() -> None:
+    """At exit, a run still active is one whose ending was cut short (a signal during
+    TrackedRun's exit, as a launcher stops a rank whose peer died): MLflow's own exit hook,
+    which runs after this one, would end it FINISHED. It ends KILLED, as an interrupted run."""
+    run = mlflow.active_run()
+    if run is not None:
+        with contextlib.suppress(Exception):
+            mlflow.MlflowClient().set_tag(run.info.run_id, "kerazoo.interrupted", "true")
+            mlflow.end_run(status=RunStatus.to_string(RunStatus.KILLED))
+
+
+atexit.register(_end_run_left_active)  # after MLflow's, imported above: so it runs first
 
 
 # --- runs that have ended (sweeps) --------------------------------------------------------------
