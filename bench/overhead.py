@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from kerazoo import painter  # noqa: E402
+from kerazoo.tracking import painter  # noqa: E402
 from kerazoo.config.recipe import load_recipe  # noqa: E402
 from kerazoo.data import load_data, pipeline  # noqa: E402
 from kerazoo.training.runner import build_model, compile_model, run_recipe  # noqa: E402

@@ -98,6 +98,14 @@ def release(raise_pending: bool = True) -> None:
         _raise_pending()
 
 
+def raise_if_pending() -> None:
+    """Honour a signal noted during a hold, here, between two steps that must each finish
+    whole (the runner's, after training): never from inside one of them."""
+    interruption = take_pending()
+    if interruption is not None:
+        raise interruption
+
+
 def pending() -> bool:
     """Whether a signal is waiting to be raised."""
     return bool(_pending)
