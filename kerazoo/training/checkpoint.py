@@ -134,6 +134,9 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         else:
             due = self._last_write_seconds <= self.write_share * since_last_write
         if due:
+            # The epoch is complete: a signal while the write waits on the store (a lost
+            # server) interrupts at once, not after MLflow's retries.
+            interrupts.release(raise_pending=False)
             self._write(completed)
         if (short or last) and interrupts.active():
             # Kept from here to the next epoch's end; past the last one, until the run ends:
@@ -200,8 +203,6 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         """Write the model's current state as the state after `epoch` epochs, once the
         metrics logged so far are confirmed in the store (raises if they cannot be)."""
         start = time.perf_counter()
-        # A signal while waiting on the store interrupts at once: the epoch is complete.
-        interrupts.release(raise_pending=False)
         self.confirm_metrics()
         with critical_section():
             self.directory.mkdir(parents=True, exist_ok=True)
