@@ -597,7 +597,8 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
                 log_run_start(run, prepared, fingerprint, inputs, run_dir)
             else:  # this process trains it now
                 run.set_tags(process_tags())
-            history, backup = train(prepared, run, plan, run_dir, extra_callbacks, verbose)
+            history, backup = train(prepared, run, plan, run_dir, extra_callbacks,
+                                    verbose if plan.is_chief else 0)  # rank 0 speaks
             try:
                 metrics, model_logged = evaluate_and_log(run, prepared, plan, history,
                                                          run_dir, painter, inputs)
