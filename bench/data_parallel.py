@@ -28,7 +28,7 @@ def epoch_seconds(client: mlflow.MlflowClient, run_id: str) -> list[float]:
 
 
 def steps_per_epoch(train_size: int, batch_size: int, processes: int) -> int:
-    """As kerazoo/scale/distributed.py feeds them: a last batch that does not split evenly over
+    """As kerazoo/training/distributed.py feeds them: a last batch that does not split evenly over
     the processes is left out."""
     remainder = train_size % batch_size
     if processes == 1:

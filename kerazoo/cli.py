@@ -174,7 +174,7 @@ def _echo_where(result, uri: str | None) -> None:
 def _enter_multi_process_job(distribute: str | None, coordinator: str | None,
                           num_processes: int | None, process_id: int | None) -> None:
     """--coordinator, --num-processes and --process-id go together, with data_parallel."""
-    from kerazoo.scale import distributed
+    from kerazoo.training import distributed
 
     if distribute != "data_parallel" or None in (coordinator, num_processes, process_id):
         raise KerazooError("a multi-process run takes --distribute data_parallel --coordinator "
@@ -198,8 +198,8 @@ def launch_command(recipe: str, processes: int, port: int | None, overrides: tup
                    smoke: bool, tracking_uri: str | None, quiet: bool) -> None:
     """Train RECIPE data-parallel on JAX in PROCESSES local processes; rank 0 logs one run."""
     from kerazoo.config.recipe import load_recipe
-    from kerazoo.scale import distributed
     from kerazoo.scale.launch import JOB, launch
+    from kerazoo.training import distributed
 
     import_keras_quietly()  # checking the recipe imports the backend: without its chatter
     load_recipe(recipe, overrides, smoke=smoke)  # a mistake is one line here, not N workers'
@@ -346,7 +346,7 @@ def compare_command(experiments: tuple[str, ...], sort: str | None, filter_strin
 def serve_command(model: str, port: int, tracking_uri: str | None) -> None:
     """Serve MODEL with MLflow's scoring server: a run id, runs:/..., models:/..., or a
     recipe name (its registered best version). POST rows to /invocations."""
-    from kerazoo.serving.server import serve
+    from kerazoo.tracking.serve import serve
 
     serve(model, port, tracking_uri)
 

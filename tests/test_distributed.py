@@ -16,7 +16,7 @@ import pytest
 
 from kerazoo.data import load_data, pipeline
 from kerazoo.errors import KerazooError
-from kerazoo.scale import distributed
+from kerazoo.training import distributed
 from tests.conftest import run_cli
 from tests.test_cli import assert_one_line_error
 

@@ -1,4 +1,4 @@
-"""HOGWILD! (kerazoo/scale/hogwild): the in-place update rule, which variables are sparse, real jobs
+"""HOGWILD! (training/hogwild): the in-place update rule, which variables are sparse, real jobs
 with spawned workers logged to MLflow, and the ends a job can meet (Ctrl-C, a dead worker)
 leaving no process and no shared-memory block behind."""
 
@@ -16,9 +16,9 @@ import pytest
 
 import kerazoo
 from kerazoo.config.recipe import load_recipe
-from kerazoo.scale.hogwild.job import sparse_inputs
-from kerazoo.scale.hogwild.shared_weights import segment_prefix
-from kerazoo.scale.hogwild.updates import apply_dense, apply_sparse
+from kerazoo.training.hogwild.job import sparse_inputs
+from kerazoo.training.hogwild.shared_weights import segment_prefix
+from kerazoo.training.hogwild.updates import apply_dense, apply_sparse
 from kerazoo.training.runner import run_recipe
 from tests.conftest import run_cli
 

@@ -59,6 +59,17 @@ def test_no_module_imports_itself_back_through_others():
     assert circles == []
 
 
+def part(module: str) -> str:
+    """The folder (or top-level module) a module belongs to: kerazoo.training.runner -> training."""
+    return module.split(".")[1] if "." in module else module
+
+
+def test_the_parts_depend_on_each_other_one_way():
+    edges = {(part(name), part(other)) for name, path in MODULES.items()
+             for other in imported(path) if part(name) != part(other)}
+    assert sorted((a, b) for a, b in edges if (b, a) in edges) == []
+
+
 def test_the_parts_have_folders_and_the_top_level_stays_small():
     top = sorted(path.stem for path in PACKAGE.glob("*.py"))
     for part in ("training", "tracking", "scale", "config", "models", "callbacks", "data",

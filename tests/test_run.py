@@ -12,7 +12,7 @@ import pytest
 
 from kerazoo.config.recipe import load_recipe
 from kerazoo.registry import callback_registry, register_callback
-from kerazoo.serving import server
+from kerazoo.tracking import serve as server
 from kerazoo.training.runner import run_recipe
 
 EPOCHS = 4

@@ -36,7 +36,7 @@ from kerazoo.errors import KerazooError, did_you_mean
 # found through importlib.resources so an installed kerazoo finds them wherever it lives.
 RECIPES_DIR = Path(str(resources.files("kerazoo").joinpath("recipes")))
 STRATEGIES = ("none", "mirrored", "data_parallel")  # train.distribute, see distributed.py
-TRAINING_STRATEGIES = ("fit", "hogwild")  # train.strategy, see kerazoo/scale/hogwild/
+TRAINING_STRATEGIES = ("fit", "hogwild")  # train.strategy, see kerazoo/training/hogwild/
 # Sections that describe a recipe without changing what it trains: left out of the hash
 # that `--resume` compares, so editing a description does not strand a run.
 DESCRIPTIVE_SECTIONS = ("description", "quality", "sweep")
@@ -89,10 +89,10 @@ class Train(BaseModel):
     deterministic: bool = Field(True, description="enforce deterministic TensorFlow ops")
     distribute: Literal[STRATEGIES] = Field(
         "none", description="mirrored: TensorFlow, one host's devices; data_parallel: JAX, "
-                            "one or more processes (see kerazoo/scale/distributed.py)")
+                            "one or more processes (see kerazoo/training/distributed.py)")
     strategy: Literal[TRAINING_STRATEGIES] = Field(
         "fit", description="fit: Keras' fit; hogwild: lock-free SGD by `workers` processes "
-                           "on shared weights (see kerazoo/scale/hogwild/)")
+                           "on shared weights (see kerazoo/training/hogwild/)")
     workers: int = Field(1, ge=1, description="hogwild: worker processes")
     lock: bool = Field(False, description="hogwild: one lock around every update (the "
                                           "paper's locked baseline)")

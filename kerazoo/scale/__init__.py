@@ -1,2 +1,2 @@
-"""Scaling out on existing engines: Optuna sweeps, Keras' distribution API across
-processes, HOGWILD! on shared weights."""
+"""Scaling out on existing engines: Optuna sweeps, and the launcher that starts the processes
+of a multi-process job (their training is in kerazoo/training/)."""

@@ -19,8 +19,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from kerazoo.errors import KerazooError
-from kerazoo.scale import distributed
-from kerazoo.training import interrupts
+from kerazoo.training import distributed, interrupts
 
 LOOPBACK = "127.0.0.1"
 STOP_GRACE_SECONDS = 10

@@ -1,2 +1,2 @@
-"""Using logged models outside kerazoo: the python_function loader that travels with each
-logged model (`kerazoo_pyfunc`), and `kerazoo serve` (`server`)."""
+"""The python_function loader that travels with each logged model (`kerazoo_pyfunc`): it
+needs Keras, NumPy, pandas and MLflow, nothing of kerazoo."""

@@ -1,1 +1,2 @@
-"""Tracking: MLflow runs and the store, figures drawn for a run, comparisons, registry presets."""
+"""Tracking: MLflow runs and the store, figures drawn for a run, comparisons, registry presets,
+and `kerazoo serve` (MLflow's scoring server on a logged model)."""

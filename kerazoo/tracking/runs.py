@@ -549,7 +549,7 @@ class TrackedRun:
     def callback(self, history: dict[str, list[float]] | None = None,
                  flush_at_train_end: bool = True):
         """A Keras callback logging each epoch's `logs` to this run (see epoch_metrics)."""
-        from kerazoo.training.epoch_metrics import MetricsCallback
+        from kerazoo.tracking.epoch_metrics import MetricsCallback
 
         return MetricsCallback(self, history, flush_at_train_end)
 

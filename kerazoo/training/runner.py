@@ -34,12 +34,11 @@ from kerazoo.data import DataSplits, load_data, pipeline
 from kerazoo.data.splits import take
 from kerazoo.errors import KerazooError, did_you_mean
 from kerazoo.registry import build, model_info, model_registry
-from kerazoo.scale import distributed
 from kerazoo.tracking import presets
 from kerazoo.tracking import runs as tracking
 from kerazoo.tracking.painter import Painter, shared_painter
 from kerazoo.tracking.writable import check_writable
-from kerazoo.training import interrupts, model_memory
+from kerazoo.training import distributed, interrupts, model_memory
 from kerazoo.training.checkpoint import TrainingStateBackup, saved_epoch
 from kerazoo.training.determinism import seed_everything
 from kerazoo.training.guards import FailOnNonFiniteLoss
@@ -457,8 +456,8 @@ def fit(prepared: Prepared, extra_callbacks: list[keras.callbacks.Callback],
 def train_hogwild(prepared: Prepared, run: tracking.TrackedRun,
                   metrics_callback: keras.callbacks.Callback, verbose: int | str) -> None:
     """`train.strategy: hogwild` in place of `fit`: the workers train, and each epoch's
-    numbers go through the same metrics callback as fit's (see kerazoo/scale/hogwild/)."""
-    from kerazoo.scale.hogwild import job
+    numbers go through the same metrics callback as fit's (see kerazoo/training/hogwild/)."""
+    from kerazoo.training.hogwild import job
 
     train = prepared.recipe.train
     run.set_tags({"kerazoo.strategy": "hogwild", "kerazoo.workers": str(train.workers),

@@ -26,8 +26,8 @@ from kerazoo.config.recipe import Recipe
 from kerazoo.data import DataSplits, pipeline
 from kerazoo.data.splits import take
 from kerazoo.errors import WorkerFailed
-from kerazoo.scale.hogwild.shared_weights import SharedWeights
-from kerazoo.scale.hogwild.worker import WorkerSpec, work
+from kerazoo.training.hogwild.shared_weights import SharedWeights
+from kerazoo.training.hogwild.worker import WorkerSpec, work
 
 # How long the parent blocks on its message queue before checking that workers live.
 POLL_SECONDS = 0.5

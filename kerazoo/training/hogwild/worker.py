@@ -157,8 +157,8 @@ def _work(spec: WorkerSpec, messages, start, resume, lock) -> None:
     import keras
 
     import kerazoo.models  # noqa: F401  (registers kerazoo's layers for the model's config)
-    from kerazoo.scale.hogwild.shared_weights import SharedWeights
-    from kerazoo.scale.hogwild.updates import apply_dense, apply_sparse
+    from kerazoo.training.hogwild.shared_weights import SharedWeights
+    from kerazoo.training.hogwild.updates import apply_dense, apply_sparse
 
     keras.utils.set_random_seed(spec.seed + 1000 * (spec.index + 1))  # dropout differs per worker
     model = keras.models.model_from_json(spec.model_json)

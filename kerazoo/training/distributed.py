@@ -253,6 +253,6 @@ class LocalRun:
 
     def callback(self, history=None, flush_at_train_end: bool = True):
         """Collects the history (for the result and the plot) without logging it."""
-        from kerazoo.training.epoch_metrics import MetricsCallback
+        from kerazoo.tracking.epoch_metrics import MetricsCallback
 
         return MetricsCallback(self, history, flush_at_train_end)
