@@ -69,6 +69,7 @@ compare: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/overhead.py --recipe char_rnn --epochs 1 --repeats 11
 	$(BIN)/python bench/callbacks.py
 	$(BIN)/python bench/startup.py
 

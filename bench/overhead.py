@@ -3,6 +3,8 @@ metrics, test metrics, tags, learning-curve and confusion-matrix PNGs, logged ML
 against a bare Keras script doing the same work (load data, build, compile, `fit` on the same
 `tf.data` pipeline, `evaluate`, `model.save`). The ratio is the cost of tracking and nothing
 else. `--numpy` adds a third contender, `fit(x, y)` on NumPy arrays as most scripts write it.
+`--recipe char_rnn --epochs 1` times the second case of the targets (docs/benchmarks.md): a
+1-epoch language model, where tracking must cost at most 2 % (≤ 1.10 on mlp_digits).
 
 One process; one warm-up each that is not counted (it pays one-off imports and tracing, and
 starts kerazoo's figure helper process, which then serves every round as it serves a sweep's
@@ -14,7 +16,8 @@ moves a single round's ratio by 20 %; the median over rounds is the headline (la
 printed with the spread of the rounds, a bootstrap interval for the median, and the ratio of
 the fastest runs, which stalls only lengthen. 31 rounds take about 7 minutes.
 
-    .venv/bin/python bench/overhead.py [--repeats 31] [--epochs N] [--numpy] [--fresh-helper]
+    .venv/bin/python bench/overhead.py [--repeats 31] [--recipe NAME] [--epochs N] [--numpy]
+                                       [--fresh-helper]
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from kerazoo import painter  # noqa: E402
 from kerazoo.config.recipe import load_recipe  # noqa: E402
 from kerazoo.data import load_data, pipeline  # noqa: E402
+from kerazoo.tracking import painter  # noqa: E402
 from kerazoo.training.runner import build_model, compile_model, run_recipe  # noqa: E402
 
 

@@ -23,6 +23,11 @@ class WorkerFailed(RuntimeError):
     """A training worker process died: the run ends FAILED with this one line as its reason."""
 
 
+class TrackingLost(RuntimeError):
+    """The tracking store stopped taking a run's metrics (a server gone, a disk full): the
+    run stops, its training state kept at the last epoch whose metrics are in the store."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """A ' (did you mean 'x'?)' suffix for `name`, or '' when nothing is close."""
     matches = difflib.get_close_matches(str(name), list(choices), n=3, cutoff=0.6)

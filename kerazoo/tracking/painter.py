@@ -1,5 +1,8 @@
 """Drawing a run's figures in a helper process, while the run logs its model and metrics.
 
+Kept because MLflow's `log_figure` renders in the caller, under the GIL, and offers nothing
+else: tests/test_painter.py (the helper draws in another process while the run goes on).
+
 Matplotlib spends 60-80 ms on each of kerazoo's figures, all of it holding the GIL, so no
 thread can draw while the run goes on, but another process can: a 6-second mlp_digits run
 draws two figures (learning curves, confusion matrix) in the time it logs its model. The
@@ -131,7 +134,7 @@ class Painter:
                 if not self._receive.poll(max(0.0, deadline - time.monotonic())):
                     warnings.warn("kerazoo: the figure helper did not answer in "
                                   f"{WAIT_SECONDS:.0f} s; drawing here instead", stacklevel=2)
-                    self.close()
+                    self.close(wait_seconds=0)
                     break
                 job_id, error = self._receive.recv()
             except (OSError, EOFError):
@@ -154,8 +157,10 @@ class Painter:
             self.close(wait_seconds=0)
         self._waiting.clear()
 
-    def close(self, wait_seconds: float = 2.0) -> None:
-        """Close the helper's pipe, which ends it once idle; past `wait_seconds`, kill it."""
+    def close(self, wait_seconds: float | None = None) -> None:
+        """Close the helper's pipe, which ends it once idle (once its imports are done, if
+        it is still importing: however long a loaded machine takes); past `wait_seconds`,
+        if given, kill it."""
         process, self._process = self._process, None
         for connection in (self._send, self._receive):
             if connection is not None:

@@ -1,8 +1,9 @@
 """MLflow tracking: the only module that imports mlflow.
 
 It knows nothing of model families or recipes: it logs the params, tags, metrics and files it
-is given, and whatever numbers Keras callbacks leave in `logs`. Per-epoch metrics are buffered
-and written in batches, because one SQLite round trip per epoch costs more than a small
+is given, and whatever numbers Keras callbacks leave in `logs`. Per-epoch metrics go through
+MLflow's asynchronous logging (`log_batch(..., synchronous=False)`): a background thread
+writes them in batches, because one store round trip per epoch costs more than a small
 model's epoch does. Keras is imported only where a model is logged, so reading runs back
 (`kerazoo compare`) does not pay for a backend.
 """
@@ -31,7 +32,7 @@ from mlflow.data.dataset_source import DatasetSource
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
-from kerazoo.errors import KerazooError
+from kerazoo.errors import KerazooError, TrackingLost
 from kerazoo.tracking.disk_full import caused_by_full_disk
 from kerazoo.tracking.locks import file_lock
 from kerazoo.tracking.store_health import check_store_intact
@@ -39,10 +40,23 @@ from kerazoo.tracking.uris import masked
 from kerazoo.tracking.writable import check_writable
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
-# Buffered metrics reach the store at least this often: near live in the UI, while a flush
-# (20 ms for a minute of mlp_digits' epochs) stays a 0.2 % share of training; a run
-# shorter than this writes its epochs once, with its test metrics.
-FLUSH_SECONDS = 10.0
+# MLflow's settings for kerazoo's processes, unless the environment gives its own
+# (docs/reliability.md). Asynchronous metrics are gathered for a second and written as one
+# batch; a second, not MLflow's default of none, because with none its queue thread sleeps
+# in a 1-second queue read that ending a run must wait out, while this wait ends at once.
+# A tracking server that stops answering is given up on after 2 retries, 1 then 2 s apart
+# (plus up to 0.5 s of jitter), each request waiting at most 15 s: a few seconds when the
+# server is gone (connection refused), under a minute when it hangs; MLflow's defaults (7
+# retries, 120 s each, backoff factor 2) would block a run for minutes.
+MLFLOW_DEFAULTS = {
+    "MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS": "1",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+}
+for _name, _value in MLFLOW_DEFAULTS.items():
+    os.environ.setdefault(_name, _value)
 PARAMS_PER_BATCH = 100  # MLflow's limit per log_batch call
 METRICS_PER_BATCH = 1000
 PARAM_VALUE_LIMIT = 6000
@@ -62,6 +76,8 @@ for _chatty in ("mlflow.store.db.utils", "alembic"):
 # A failed store write is logged on ERROR, and then raised with the same text: the error alone
 # is reported (a full disk: kerazoo/tracking/disk_full.py's one line, not five more).
 logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
+# The async queue logs every failed batch on ERROR; TrackedRun.flush reports it, in one line.
+logging.getLogger("mlflow.utils.async_logging.async_logging_queue").setLevel(logging.CRITICAL)
 
 
 def tracking_uri(uri: str | None = None) -> str:
@@ -109,6 +125,8 @@ def prepare_store(uri: str) -> None:
                                "writable, or set MLFLOW_TRACKING_URI to another store")
         if path.exists():  # damaged middle pages pass MLflow's first query (store_health)
             check_store_intact(path)
+        # MLflow cannot create a store from several processes at once, nor ask for WAL:
+        # tests/test_concurrency.py::test_four_concurrent_runs_on_one_new_store.
         with file_lock(path.with_name(path.name + ".lock")):
             created = not path.exists()
             _ask_store(uri)
@@ -351,8 +369,8 @@ class TrackedRun:
         self.parent_run_id = parent_run_id
         self.run_id: str | None = None
         self.experiment_id: str | None = None
-        self._pending: list[Metric] = []
-        self._last_flush = time.monotonic()
+        self._queued: list[Any] = []  # MLflow's RunOperations of the metrics not confirmed
+        self.lost: str | None = None  # why the store stopped taking this run's data
         self._client = mlflow.MlflowClient(self.uri)
 
     def __enter__(self) -> TrackedRun:
@@ -374,18 +392,25 @@ class TrackedRun:
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> bool:
-        try:
-            self.flush()
-        finally:
-            if exc_type is None:
-                status = RunStatus.to_string(RunStatus.FINISHED)
-            elif issubclass(exc_type, KeyboardInterrupt):
-                status = RunStatus.to_string(RunStatus.KILLED)
-                self._set_tag_quietly("kerazoo.interrupted", "true")
-            else:
-                status = RunStatus.to_string(RunStatus.FAILED)
-                self._set_tag_quietly("kerazoo.error", masked(f"{exc_type.__name__}: {exc}"))
-            mlflow.end_run(status=status)
+        if self.lost is None:
+            try:
+                self.flush()
+            except TrackingLost:
+                if exc_type is None:
+                    raise
+        if self.lost is not None:
+            # Ending the run would wait out the retry budget once more, for a store known to
+            # be gone: it stays RUNNING there, and `--resume` continues it.
+            return False
+        if exc_type is None:
+            status = RunStatus.to_string(RunStatus.FINISHED)
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.to_string(RunStatus.KILLED)
+            self._set_tag_quietly("kerazoo.interrupted", "true")
+        else:
+            status = RunStatus.to_string(RunStatus.FAILED)
+            self._set_tag_quietly("kerazoo.error", masked(f"{exc_type.__name__}: {exc}"))
+        mlflow.end_run(status=status)
         return False
 
     # -- logging -------------------------------------------------------------------------------
@@ -426,24 +451,51 @@ class TrackedRun:
 
     def log_metrics(self, metrics: dict[str, float], step: int, flush: bool = False,
                     model_id: str | None = None, dataset: Dataset | None = None) -> None:
-        """Queue metric values at a step; they are written at least every FLUSH_SECONDS.
+        """Queue metric values at a step for MLflow's background writer (within a second);
+        `flush` (or a later `flush()`) waits until they are in the store.
 
         With `model_id` they are also the logged model's metrics (its page in the UI), and
         with `dataset` they say which logged input they were measured on."""
         timestamp = int(time.time() * 1000)
         name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
-        self._pending += [Metric(key, float(value), timestamp, step, model_id=model_id,
-                                 dataset_name=name, dataset_digest=digest)
-                          for key, value in metrics.items()]
-        if flush or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+        items = [Metric(key, float(value), timestamp, step, model_id=model_id,
+                        dataset_name=name, dataset_digest=digest)
+                 for key, value in metrics.items()]
+        for start in range(0, len(items), METRICS_PER_BATCH):
+            self._queued.append(self._client.log_batch(
+                self.run_id, metrics=items[start:start + METRICS_PER_BATCH],
+                synchronous=False))
+        if flush:
             self.flush()
 
     def flush(self) -> None:
-        pending, self._pending = self._pending, []
-        self._last_flush = time.monotonic()
-        for start in range(0, len(pending), METRICS_PER_BATCH):
-            self._safely("log metrics", self._client.log_batch, self.run_id,
-                         metrics=pending[start:start + METRICS_PER_BATCH])
+        """Wait until every metric queued so far is in the store. A store that failed to
+        take some (MLflow's HTTP retries spent, a full disk) raises TrackingLost, in strict
+        mode (tests) and out of it: the caller must not save a training state ahead of the
+        metrics logged (kerazoo.training.checkpoint), so it cannot go on as if they were.
+        Interrupted (Ctrl-C) while waiting, the store is treated as lost as well: nothing
+        waits on it again, so a stuck server cannot hold the process."""
+        if self.lost is not None:
+            raise TrackingLost(self.lost)
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        try:
+            # Hands over what the queue gathers now, instead of at its next tick.
+            mlflow.flush_async_logging()
+            for operations in queued:
+                operations.wait()
+        except KeyboardInterrupt:
+            self.lost = "interrupted while writing metrics"
+            raise
+        except Exception as error:  # every store failure means the same: metrics not kept
+            message = str(error).strip().splitlines()[-1] if str(error).strip() else ""
+            self.lost = (f"the tracking store {masked(self.uri)!r} stopped taking run "
+                         f"{self.run_id}'s metrics "
+                         f"({masked(message)[:300] or type(error).__name__}); its training "
+                         f"state up to the last epoch logged is kept: `--resume {self.run_id}` "
+                         "once the store is back")
+            raise TrackingLost(self.lost) from None
 
     def log_datasets(self, datasets: dict[str, Dataset]) -> None:
         """Log each dataset as an input of the run under its context (training, validation,

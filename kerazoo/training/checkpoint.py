@@ -22,6 +22,14 @@ the last completed epoch, whichever way it is kept:
 An exception in the middle of a short epoch, or a second Ctrl-C, leaves the last write or
 copy to resume from, like a hard kill: at most the larger of the two write intervals is
 lost, and `--resume` re-runs those epochs (their metrics are not logged twice).
+
+The state on disk never runs ahead of the metrics in the store: every write first waits
+until the metrics queued so far are written (`confirm_metrics`), and is not made when they
+cannot be. A hard kill can lose the metrics of the epochs after the last write, never those
+before it, so `--resume` logs each epoch exactly once. Once training has ended the state is
+kept (not deleted, as BackupAndRestore would) until the run has FINISHED: a signal during the
+evaluation, reports or model logging writes the final state, and `--resume` goes straight to
+them.
 """
 
 from __future__ import annotations
@@ -72,16 +80,18 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
 
     def __init__(self, backup_dir: str | Path, write_share: float = 0.01,
                  first_write_after: float = 10.0, hold_epochs_under: float = 1.0,
-                 every_epoch: bool = False, before_write: Callable[[], None] | None = None):
-        super().__init__(str(backup_dir), double_checkpoint=True)
+                 every_epoch: bool = False,
+                 confirm_metrics: Callable[[], None] = lambda: None):
+        """`confirm_metrics` returns once the epochs' metrics queued so far are in the store,
+        and raises if they cannot be (TrackedRun.flush)."""
+        super().__init__(str(backup_dir), double_checkpoint=True, delete_checkpoint=False)
         self.directory = Path(backup_dir)
         self.write_share = write_share
         self.first_write_after = first_write_after
         self.hold_epochs_under = hold_epochs_under
         self.every_epoch = every_epoch
-        # Called before each write (the run's metric flush): the state kept on disk is then
-        # never ahead of the metrics stored, whichever of the two a full disk stops.
-        self.before_write = before_write
+        self.confirm_metrics = confirm_metrics
+        self._ended = False  # training is over (the state is the model's, as it stands)
         self._reserve: SpaceReserve | None = None
         self._snapshot: tuple[int, list[np.ndarray]] | None = None
         self._written_epoch: int | None = None
@@ -127,12 +137,17 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         else:
             due = self._last_write_seconds <= self.write_share * since_last_write
         if due:
+            # The epoch is complete: a signal while the write waits on the store (a lost
+            # server) interrupts at once, not after MLflow's retries.
+            interrupts.release(raise_pending=False)
             self._write(completed)
-        if short and not last and interrupts.active():
-            interrupts.hold()  # kept from here to the next epoch's end
+        if (short or last) and interrupts.active():
+            # Kept from here to the next epoch's end; past the last one, until the run ends:
+            # the runner honours a signal between its steps (evaluate, reports, the model).
+            interrupts.hold()
         else:
-            # Training ends, or the next epoch may be long, or nobody defers signals (a
-            # plain `model.fit` outside kerazoo's runner): no hold.
+            # The next epoch may be long, or nobody defers signals (a plain `model.fit`
+            # outside kerazoo's runner): no hold.
             interrupts.release(raise_pending=False)
             if not last:
                 # np.array copies: a backend may hand out a view of a buffer the next step
@@ -148,35 +163,53 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
             interrupts.release()  # raises it
 
     def on_train_end(self, logs=None):
-        interrupts.release()  # nothing is held past the last epoch's end; this is a safeguard
-        super().on_train_end(logs)  # training finished: Keras removes the backup
+        self._ended = True  # the backup stays: the runner removes it once the run FINISHED
+
+    def restore(self, model: keras.Model, epochs: int) -> None:
+        """Load the saved state into `model` without training: for a run whose training had
+        ended (all `epochs` of it) when it was stopped."""
+        self.set_model(model)
+        self.set_params({"epochs": epochs})
+        self.on_train_begin()
+        self.on_train_end()
 
     def write_last_epoch(self) -> None:
         """After training stopped early: write the last completed epoch's state kept in
-        memory, unless something as recent is on disk already. A signal that was held stays
-        pending, for the caller to raise (kerazoo.training.interrupts.take_pending) in place of the
-        error it is handling."""
+        memory, unless something as recent is on disk already; after training ended, the
+        model's final state, as having trained every epoch (early stopping included: there
+        is nothing left to train). Nothing is written when the metrics cannot be confirmed.
+        A signal that was held stays pending, for the caller to raise
+        (kerazoo.training.interrupts.take_pending) in place of the error it is handling."""
         if self._reserve is not None:  # training stopped: the run's last writes may need it
             self._reserve.release()
         try:
-            if self._snapshot is None or (self._written_epoch is not None
-                                          and self._snapshot[0] <= self._written_epoch):
+            if self._ended:
+                epoch, values = self.params.get("epochs", 0), None
+            elif self._snapshot is not None:
+                epoch, values = self._snapshot
+            else:
                 return
-            epoch, values = self._snapshot
+            if self._written_epoch is not None and epoch <= self._written_epoch:
+                return
+            try:
+                self.confirm_metrics()
+            except Exception:  # noqa: BLE001 - not in the store: the older state is the one kept
+                return
             with critical_section():  # inside the hold: a held signal is not raised here
-                for variable, value in zip(training_state_variables(self.model), values,
-                                           strict=True):
-                    variable.assign(value)
+                if values is not None:
+                    for variable, value in zip(training_state_variables(self.model), values,
+                                               strict=True):
+                        variable.assign(value)
                 self._write(epoch)
         finally:
             interrupts.release(raise_pending=False)
 
     def _write(self, epoch: int) -> None:
-        """Write the model's current state as the state after `epoch` epochs."""
+        """Write the model's current state as the state after `epoch` epochs, once the
+        metrics logged so far are confirmed in the store (raises if they cannot be)."""
         start = time.perf_counter()
+        self.confirm_metrics()
         with critical_section():
-            if self.before_write is not None:
-                self.before_write()
             self.directory.mkdir(parents=True, exist_ok=True)
             states = {f"state_{index}": keras.ops.convert_to_numpy(variable)
                       for index, variable in enumerate(random_state_variables(self.model))}

@@ -9,7 +9,13 @@ saved state stays whole.
 A hold is the softer kind, for work that is better finished than abandoned and will be
 over in a moment (a short training epoch, see kerazoo.training.checkpoint): the first signal is
 noted and raised on `release()`, a second one interrupts at once, because a user pressing
-Ctrl-C twice means now.
+Ctrl-C twice means now. Past training's end, the runner holds signals until the run is
+logged and honours one between its steps (`raise_if_pending`), so that none lands inside a
+library's cleanup code, where Python would print it and carry on.
+
+Kept because Keras can stop training only at once (a KeyboardInterrupt) or at the next
+batch (`model.stop_training`, which then validates and logs the part-epoch as a whole one):
+tests/test_interrupts.py, tests/test_after_training.py.
 """
 
 from __future__ import annotations
@@ -96,6 +102,14 @@ def release(raise_pending: bool = True) -> None:
     _held = False
     if raise_pending:
         _raise_pending()
+
+
+def raise_if_pending() -> None:
+    """Honour a signal noted during a hold, here, between two steps that must each finish
+    whole (the runner's, after training): never from inside one of them."""
+    interruption = take_pending()
+    if interruption is not None:
+        raise interruption
 
 
 def pending() -> bool:

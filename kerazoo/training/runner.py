@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -580,131 +581,214 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
     A finished run registers its model under the recipe's name (kerazoo/tracking/presets.py) unless
     `register` is false, it is a smoke run, or it is nested (a sweep's trial).
     """
-    # The store and the run to resume are checked first: they are cheap, and preparing can
-    # take a while (data, the LR range test).
+    plan = plan_run(recipe, smoke, tracking_uri, resume_run_id)
+    prepared = prepare(recipe, smoke, plan.replicas)
+    # Started now (a recipe that fails to prepare never needs it), the figure helper's
+    # imports overlap the first epoch.
+    painter = shared_painter() if plan.is_chief else Painter(helper=False)
+    fingerprint = prepared.data.fingerprint()  # hashed once: a param, the inputs, the check
+    plan.check_data(fingerprint["sha256"])
+    inputs = dataset_inputs(prepared.data, fingerprint["sha256"]) if plan.is_chief else {}
+    with interrupts.signals_as_interrupt():
+        with open_run(plan, prepared, smoke, parent_run_id, tags) as run:
+            run_dir = plan.run_dir(run)
+            if plan.resume is None:
+                log_run_start(run, prepared, fingerprint, inputs, run_dir)
+            else:  # this process trains it now
+                run.set_tags(process_tags())
+            history, backup = train(prepared, run, plan, run_dir, extra_callbacks,
+                                    verbose if plan.is_chief else 0)  # rank 0 speaks
+            try:
+                metrics, model_logged = evaluate_and_log(run, prepared, plan, history,
+                                                         run_dir, painter, inputs)
+            except KeyboardInterrupt:
+                backup.write_last_epoch()  # the trained state: `--resume` goes on from here
+                raise
+        forget_training_state(run_dir)  # only once the run FINISHED: it is what resumes it
+        result = RunResult(run.run_id, metrics, history, prepared.model, prepared.data,
+                           plan.experiment if run.run_id else None,
+                           getattr(run, "experiment_id", None))
+        # Registered once the run has FINISHED: a version never points at a failed run.
+        if register and not smoke and parent_run_id is None and model_logged is not None \
+                and run.run_id is not None:
+            result.registered = register_model(prepared, run, model_logged.model_uri, metrics)
+    return result
+
+
+@dataclass
+class RunPlan:
+    """What is decided once, before preparing: the store, the experiment, this process's
+    rank and the run it resumes (None for a new run). Only rank 0 (`is_chief`) logs; the
+    other ranks of a multi-process job keep their state in a folder of their own."""
+    replicas: distributed.Replicas
+    uri: str
+    experiment: str
+    resume: ResumePoint | None
+
+    @property
+    def is_chief(self) -> bool:
+        return self.replicas.is_chief
+
+    def run_dir(self, run) -> Path:
+        """The run's local folder (its training state): the resumed run's own; a rank's
+        private one off rank 0."""
+        if run.run_id is None:
+            return run.directory
+        return self.resume.run_dir if self.resume else (RUNS_DIR / run.run_id).resolve()
+
+    def check_data(self, digest: str) -> None:
+        if self.resume and self.resume.data_hash not in (None, digest):
+            raise KerazooError(f"--resume: the data differ from those run {self.resume.run_id} "
+                               f"trained on (content hash {self.resume.data_hash} vs "
+                               f"{digest}); resume with the same data")
+
+
+def plan_run(recipe: Recipe, smoke: bool, tracking_uri: str | None,
+             resume_run_id: str | None) -> RunPlan:
+    """The store and the run to resume, checked first: they are cheap, and preparing can
+    take a while (data, the LR range test)."""
     replicas = distributed.replicas_for(recipe.train.distribute)
-    uri = tracking.tracking_uri(tracking_uri)
-    experiment = tracking.experiment_for(recipe.experiment, smoke)
+    plan = RunPlan(replicas, tracking.tracking_uri(tracking_uri),
+                   tracking.experiment_for(recipe.experiment, smoke), None)
     if resume_run_id and recipe.train.strategy == "hogwild":
         raise KerazooError("--resume: strategy hogwild keeps no training state to resume "
                            "from; start a new run")
-    resume = None
-    if replicas.is_chief:
-        tracking.prepare_store(uri)
-        if not resume_run_id:
-            tracking.check_experiment(experiment)
-        resume = resume_point(resume_run_id, recipe, smoke) if resume_run_id else None
-        # The training state is kept there after each epoch: a read-only folder fails now,
-        # not after the first epochs.
-        check_writable(resume.run_dir if resume else RUNS_DIR, "the run folder")
-    elif resume_run_id:
-        raise KerazooError("--resume continues single-process runs only; restart the "
-                           "multi-process job without it")
-    prepared = prepare(recipe, smoke, replicas)
-    # Started now (a recipe that fails to prepare never needs it), the figure helper's
-    # imports overlap the first epoch.
-    painter = shared_painter() if replicas.is_chief else Painter(helper=False)
-    # The data are hashed once: a param, the dataset inputs' digest, the resume check.
-    fingerprint = prepared.data.fingerprint()
-    if resume and resume.data_hash not in (None, fingerprint["sha256"]):
-        raise KerazooError(f"--resume: the data differ from those run {resume.run_id} trained "
-                           f"on (content hash {resume.data_hash} vs "
-                           f"{fingerprint['sha256']}); resume with the same data")
-    inputs = dataset_inputs(prepared.data, fingerprint["sha256"]) if replicas.is_chief else {}
-    if replicas.is_chief:
-        tracked = tracking.TrackedRun(
-            experiment, run_name=recipe.name, uri=uri, resume_run_id=resume_run_id,
-            parent_run_id=parent_run_id,
-            tags={**run_tags(prepared, smoke), **replicas.tags(), **process_tags(),
-                  **(tags or {})})
-    else:
-        tracked, verbose = distributed.LocalRun(replicas.process_id), 0
-    with interrupts.signals_as_interrupt(), tracked as run:
-        if run.run_id is None:  # a rank other than 0 keeps its state in a folder of its own
-            run_dir = run.directory
+    if not plan.is_chief:
+        if resume_run_id:
+            raise KerazooError("--resume continues single-process runs only; restart the "
+                               "multi-process job without it")
+        return plan
+    tracking.prepare_store(plan.uri)
+    if not resume_run_id:
+        tracking.check_experiment(plan.experiment)
+    plan.resume = resume_point(resume_run_id, recipe, smoke) if resume_run_id else None
+    # The training state is kept there after each epoch: a read-only folder fails now, not
+    # after the first epochs.
+    check_writable(plan.resume.run_dir if plan.resume else RUNS_DIR, "the run folder")
+    return plan
+
+
+def open_run(plan: RunPlan, prepared: Prepared, smoke: bool, parent_run_id: str | None,
+             tags: dict[str, str] | None):
+    """The MLflow run on rank 0 (new, or the one resumed); elsewhere a stand-in that logs
+    nothing."""
+    if not plan.is_chief:
+        return distributed.LocalRun(plan.replicas.process_id)
+    return tracking.TrackedRun(
+        plan.experiment, run_name=prepared.recipe.name, uri=plan.uri,
+        resume_run_id=plan.resume.run_id if plan.resume else None,
+        parent_run_id=parent_run_id,
+        tags={**run_tags(prepared, smoke), **plan.replicas.tags(), **process_tags(),
+              **(tags or {})})
+
+
+def log_run_start(run: tracking.TrackedRun, prepared: Prepared, fingerprint: dict[str, Any],
+                  inputs: dict[str, Any], run_dir: Path) -> None:
+    """A new run's params, dataset inputs, recipe and LR range test."""
+    recipe = prepared.recipe
+    run.log_params(run_params(prepared, fingerprint), tags={"kerazoo.run_dir": str(run_dir)})
+    if inputs:
+        run.log_datasets(inputs)
+    run.log_text(yaml.safe_dump(recipe.resolved(), sort_keys=False), "recipe.yaml")
+    if recipe.source_path is not None:
+        run.log_artifact(recipe.source_path, "recipe_file")
+    if prepared.lr_finder is not None:
+        log_lr_finder(run, prepared.lr_finder)
+
+
+def train(prepared: Prepared, run: tracking.TrackedRun, plan: RunPlan, run_dir: Path,
+          extra_callbacks: Sequence[keras.callbacks.Callback],
+          verbose: int | str) -> tuple[dict[str, list[float]], TrainingStateBackup]:
+    """Fit (or HOGWILD!) with the metrics callback and the training-state backup; returns
+    every epoch's metrics, which are in the store when it returns, and the backup.
+
+    Once training has ended, a signal is held (kerazoo.training.checkpoint) and honoured
+    between the later steps (`interrupts.raise_if_pending`), never in the middle of one."""
+    recipe, resume = prepared.recipe, plan.resume
+    metrics_callback = run.callback(run.epoch_history() if resume else None,
+                                    flush_at_train_end=False)
+    backup = TrainingStateBackup(run_dir / "backup", every_epoch=plan.replicas.num_processes > 1,
+                                 confirm_metrics=run.flush)
+    # Metrics are queued before the state is kept, and the state waits for them to be in
+    # the store; a non-finite loss stops training before its epoch's state is kept.
+    safety = [*reports.epoch_callbacks(model_info(recipe.model.name).task),
+              metrics_callback, FailOnNonFiniteLoss(), backup]
+    try:
+        if recipe.train.strategy == "hogwild":
+            train_hogwild(prepared, run, metrics_callback, verbose)
+        elif resume and resume.initial_epoch >= recipe.train.epochs:
+            backup.restore(prepared.model, recipe.train.epochs)  # stopped after training
         else:
-            run_dir = resume.run_dir if resume else (RUNS_DIR / run.run_id).resolve()
-        if resume is None:
-            resolved = recipe.resolved()
-            run.log_params(run_params(prepared, fingerprint),
-                           tags={"kerazoo.run_dir": str(run_dir)})
-            if inputs:
-                run.log_datasets(inputs)
-            run.log_text(yaml.safe_dump(resolved, sort_keys=False), "recipe.yaml")
-            if recipe.source_path is not None:
-                run.log_artifact(recipe.source_path, "recipe_file")
-            if prepared.lr_finder is not None:
-                log_lr_finder(run, prepared.lr_finder)
-        else:  # this process trains it now
-            run.set_tags(process_tags())
-        # The last epochs' metrics are written with the test metrics, one store round trip
-        # later, while the learning curves are already being drawn.
-        metrics_callback = run.callback(run.epoch_history() if resume else None,
-                                        flush_at_train_end=False)
-        backup = TrainingStateBackup(run_dir / "backup",
-                                     every_epoch=replicas.num_processes > 1,
-                                     before_write=run.flush)
-        # Metrics are queued before the state is kept, so an interruption between the two
-        # re-runs an epoch whose metrics are skipped rather than losing one; a non-finite
-        # loss stops training before its epoch's state is kept.
-        safety = [*reports.epoch_callbacks(model_info(recipe.model.name).task),
-                  metrics_callback, FailOnNonFiniteLoss(), backup]
+            fit(prepared, [*extra_callbacks, *safety], verbose=verbose,
+                initial_epoch=resume.initial_epoch if resume else 0)
+        if interrupts.active():
+            interrupts.hold()  # hogwild, or a resumed run that trained nothing
+        run.flush()  # every epoch's metrics in the store before anything else
+        interrupts.raise_if_pending()
+    except BaseException as error:
+        backup.write_last_epoch()  # what `--resume` continues from
+        interruption = interrupts.take_pending()
+        if interruption is not None and not isinstance(error, KeyboardInterrupt):
+            # Ctrl-C waited for an epoch's end, and the epoch ended in this error instead:
+            # the user asked to stop, so the run stops (KILLED), not only fails.
+            raise interruption from error
+        raise
+    return metrics_callback.history, backup
+
+
+def evaluate_and_log(run: tracking.TrackedRun, prepared: Prepared, plan: RunPlan,
+                     history: dict[str, list[float]], run_dir: Path, painter: Painter,
+                     inputs: dict[str, Any]) -> tuple[dict[str, float], Any]:
+    """Evaluate, write the reports, log the model and the test metrics, then the figures.
+
+    A signal held since training ended is honoured between these steps: the run ends
+    KILLED with every epoch's metrics and its final training state, which `--resume` takes
+    straight to these steps again."""
+    recipe = prepared.recipe
+    # The figures are drawn (by the painter's helper process) while the model is logged,
+    # then logged with the files the reports wrote: plots/ and reports/.
+    with tempfile.TemporaryDirectory(prefix="kerazoo-figures-") as folder:
+        figures = Path(folder)
         try:
-            if recipe.train.strategy == "hogwild":
-                train_hogwild(prepared, run, metrics_callback, verbose)
-            else:
-                fit(prepared, [*extra_callbacks, *safety], verbose=verbose,
-                    initial_epoch=resume.initial_epoch if resume else 0)
-        except BaseException as error:
-            backup.write_last_epoch()  # what `--resume` continues from
-            interruption = interrupts.take_pending()
-            if interruption is not None and not isinstance(error, KeyboardInterrupt):
-                # Ctrl-C waited for an epoch's end, and the epoch ended in this error
-                # instead: the user asked to stop, so the run stops (KILLED), not only fails.
-                raise interruption from error
+            if plan.is_chief:
+                painter.draw(figures / "plots" / "learning_curves.png",
+                             plots.learning_curves, history)
+            metrics = evaluate(prepared)
+            interrupts.raise_if_pending()
+            metrics.update(run_reports(run, prepared, metrics, figures / "reports",
+                                       painter))
+            interrupts.raise_if_pending()
+            if recipe.outputs.model_file:
+                path = run_dir / recipe.outputs.model_file
+                path.parent.mkdir(parents=True, exist_ok=True)
+                prepared.model.save(path)
+            model_logged = run.log_keras_model(prepared.model,
+                                               _examples(prepared.data.test.x),
+                                               name=recipe.name,
+                                               class_names=class_names(prepared))
+            # The last moment a signal stops the run; past it, the run is as good as done.
+            interrupts.raise_if_pending()
+            # Logged after the model and tied to it, so its page shows them too, measured
+            # on the logged test input; at the last epoch trained (early stopping may end
+            # before train.epochs).
+            trained = len(history.get("loss", ())) or recipe.train.epochs
+            run.log_metrics(metrics, step=trained, flush=True,
+                            model_id=getattr(model_logged, "model_id", None),
+                            dataset=inputs.get("testing"))
+            figure_errors = painter.wait()
+        except BaseException:
+            painter.abandon()  # nothing may still be drawing into the folder as it goes
             raise
-        history = metrics_callback.history
-        # The figures are drawn (by the painter's helper process) while the model is logged,
-        # then logged with the files the reports wrote: plots/ and reports/.
-        with tempfile.TemporaryDirectory(prefix="kerazoo-figures-") as folder:
-            figures = Path(folder)
-            try:
-                if replicas.is_chief:
-                    painter.draw(figures / "plots" / "learning_curves.png",
-                                 plots.learning_curves, history)
-                metrics = evaluate(prepared)
-                metrics.update(run_reports(run, prepared, metrics, figures / "reports",
-                                           painter))
-                if recipe.outputs.model_file:
-                    path = run_dir / recipe.outputs.model_file
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    prepared.model.save(path)
-                model_logged = run.log_keras_model(prepared.model,
-                                                   _examples(prepared.data.test.x),
-                                                   name=recipe.name,
-                                                   class_names=class_names(prepared))
-                # Logged after the model and tied to it, so its page shows them too, measured
-                # on the logged test input; at the last epoch trained (early stopping may end
-                # before train.epochs).
-                trained = len(history.get("loss", ())) or recipe.train.epochs
-                run.log_metrics(metrics, step=trained, flush=True,
-                                model_id=getattr(model_logged, "model_id", None),
-                                dataset=inputs.get("testing"))
-                figure_errors = painter.wait()
-            except BaseException:
-                painter.abandon()  # nothing may still be drawing into the folder as it goes
-                raise
-            report_figure_errors(figure_errors)
-            run.log_artifacts(figures)
-        with contextlib.suppress(OSError):  # the state was for resuming; nothing else to keep
-            run_dir.rmdir()
-    result = RunResult(run.run_id, metrics, history, prepared.model, prepared.data,
-                       experiment if run.run_id else None, getattr(run, "experiment_id", None))
-    # Registered once the run has FINISHED: a version never points at a failed run.
-    if register and not smoke and parent_run_id is None and model_logged is not None \
-            and run.run_id is not None:
-        result.registered = register_model(prepared, run, model_logged.model_uri, metrics)
-    return result
+        report_figure_errors(figure_errors)
+        run.log_artifacts(figures)
+    return metrics, model_logged
+
+
+def forget_training_state(run_dir: Path) -> None:
+    """The state was for resuming; once the run FINISHED nothing else needs it."""
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    with contextlib.suppress(OSError):  # a recipe's outputs may live there too
+        run_dir.rmdir()
 
 
 def class_names(prepared: Prepared) -> list[str] | None:
