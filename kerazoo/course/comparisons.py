@@ -12,14 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt  # its backend is chosen lazily: kerazoo.plots sets Agg
 import numpy as np
 from matplotlib.figure import Figure
 
-from kerazoo import plots  # noqa: F401  (selects the headless backend before pyplot)
+from kerazoo import plots  # noqa: F401  (selects the headless backend)
 from kerazoo.errors import KerazooError
 from kerazoo.runner import RunResult
-
-import matplotlib.pyplot as plt  # noqa: E402,I001  (after kerazoo.plots chose the backend)
 
 Results = dict[str, RunResult]
 

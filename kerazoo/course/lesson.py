@@ -56,8 +56,8 @@ class LessonRun(BaseModel):
     def overrides(self, lesson: Lesson, smoke: bool,
                   measured: dict[str, float] | None = None) -> list[str]:
         """The `--set` strings for `load_recipe`, in the order they apply: the lesson's
-        experiment and the run's name, the lesson's settings and the run's, then smoke sizes, then measured values
-        (or a stand-in 1.0 where they are not measured yet, for validation)."""
+        experiment and the run's name, the lesson's settings and the run's, then smoke
+        sizes, then measured values (a stand-in 1.0 before they are measured, to validate)."""
         items: dict[str, Any] = {"experiment": lesson.experiment, "name": self.label,
                                  **lesson.set, **self.set}
         if smoke:
