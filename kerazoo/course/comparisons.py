@@ -186,7 +186,7 @@ def gap(results: Results, metric: str = "accuracy") -> tuple[Figure, dict[str, f
     """How much better each run does on its training data than on validation data: the
     training and validation curves of `metric`, and the gap at the last epoch (training
     minus validation for accuracies, validation minus training for losses). Numbers:
-    `<label>_gap`, `<label>_<metric>`, `<label>_val_<metric>`."""
+    `<label>_<metric>_gap`, `<label>_<metric>`, `<label>_val_<metric>`."""
     lower = _lower_is_better(metric)
     figure, (curve_axis, bar_axis) = _axes(2)
     numbers: dict[str, float] = {}
@@ -198,7 +198,7 @@ def gap(results: Results, metric: str = "accuracy") -> tuple[Figure, dict[str, f
         curve_axis.plot(epochs, validation, color=f"C{index}", linestyle="--",
                         label=f"{label} validation")
         difference = validation[-1] - train[-1] if lower else train[-1] - validation[-1]
-        numbers.update({f"{label}_gap": difference, f"{label}_{metric}": train[-1],
+        numbers.update({f"{label}_{metric}_gap": difference, f"{label}_{metric}": train[-1],
                         f"{label}_val_{metric}": validation[-1]})
         shown = bar_axis.bar([label], [difference], color=f"C{index}")
         bar_axis.bar_label(shown, fmt="%.3f", fontsize="small")

@@ -61,7 +61,9 @@ class LessonRun(BaseModel):
         items: dict[str, Any] = {"experiment": lesson.experiment, "name": self.label,
                                  **lesson.set, **self.set}
         if smoke:
-            items.update({**lesson.smoke, **self.smoke})
+            # A one-epoch run on a few batches would spend most of its time compiling
+            # with XLA; its numbers mean nothing, so it runs uncompiled.
+            items.update({"train.jit_compile": False, **lesson.smoke, **self.smoke})
         for key in self.measured:
             items[key] = (measured or {}).get(key, 1.0)
         return [f"{key}={_yaml_value(value)}" for key, value in items.items()]

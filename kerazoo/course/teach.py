@@ -85,6 +85,10 @@ def run_lesson(lesson: Lesson, *, smoke: bool = False, tracking_uri: str | None 
             parent.log_figure(figure, path, plots.SAVE_OPTIONS)
             plots.close(figure)
             figures.append(path)
+            repeated = sorted(set(measured) & set(numbers))
+            if repeated:  # a mistake in the lesson file, found by its smoke test
+                raise KerazooError(f"lesson {lesson.name!r}: figures.{index - 1} measures "
+                                   f"numbers measured already: {', '.join(repeated)}")
             numbers.update(measured)
         text = _fill(lesson, numbers)
         parent.log_metrics(numbers, step=0, flush=True)
