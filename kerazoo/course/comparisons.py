@@ -59,10 +59,12 @@ def _axes(panels: int, width: float = 4.6, height: float = 3.4):
     return figure, list(axes.flat)
 
 
-def _log_if_wide(axis, values: Sequence[float]) -> None:
+def _log_if_wide(axis, values: Sequence[float], which: str = "y") -> None:
+    """A log scale once positive values span more than a factor of 20 (seconds of batch-1
+    SGD beside a full batch's; a loss that fell that far)."""
     positive = [value for value in values if value > 0 and math.isfinite(value)]
     if positive and len(positive) == len(values) and max(positive) >= 20 * min(positive):
-        axis.set_yscale("log")
+        (axis.set_yscale if which == "y" else axis.set_xscale)("log")
 
 
 # --- kinds -------------------------------------------------------------------------------------
@@ -80,6 +82,7 @@ def curves(results: Results, metrics: Sequence[str] = ("loss",),
     panels = [(metric, x_name) for metric in metrics for x_name in xs]
     for axis, (metric, x_name) in zip(axes, panels, strict=True):
         drawn: list[float] = []
+        spent: list[float] = []
         for label, result in results.items():
             values = series(result, label, metric)
             if x_name == "epoch":
@@ -87,10 +90,12 @@ def curves(results: Results, metrics: Sequence[str] = ("loss",),
             else:
                 positions = series(result, label, x_name)
                 numbers[f"{label}_{x_name}"] = positions[-1]
+                spent += positions
             axis.plot(positions, values, label=label, marker="." if len(values) < 30 else "")
             numbers[f"{label}_{metric}"] = values[-1]
             drawn += values
         _log_if_wide(axis, drawn)
+        _log_if_wide(axis, spent, "x")
         _style(axis, f"{title}{' ' if title else ''}{metric.replace('_', ' ')}",
                x_name.replace("_", " "))
         axis.legend(fontsize="small")

@@ -76,6 +76,13 @@ class FigureSpec(BaseModel):
     kind: str
     runs: list[str] | None = Field(None, description="the labels it draws (default: all)")
     options: dict[str, Any] = Field(default_factory=dict)
+    prefix: str = Field("", description="put before the numbers it measures that are not "
+                        "about one of its runs (those start with the run's label already), "
+                        "when two figures of a kind measure the same thing of different runs")
+
+    def named(self, numbers: dict[str, float], labels: list[str]) -> dict[str, float]:
+        return {name if any(name.startswith(f"{label}_") for label in labels)
+                else f"{self.prefix}{name}": value for name, value in numbers.items()}
 
 
 class Claim(BaseModel):

@@ -75,12 +75,16 @@ def run_lesson(lesson: Lesson, *, smoke: bool = False, tracking_uri: str | None 
             results[run.label] = _train(lesson, run, results, smoke, uri, verbose,
                                         parent.run_id, tags)
             seconds[run.label] = time.perf_counter() - started
+        # Each run's wall time (setup, training, evaluation, logging) and model size.
         numbers: dict[str, float] = {f"{label}_wall_seconds": value
                                      for label, value in seconds.items()}
+        numbers.update({f"{label}_parameters": float(result.model.count_params())
+                        for label, result in results.items()})
         figures = []
         for index, spec in enumerate(lesson.figures, start=1):
             chosen = {label: results[label] for label in (spec.runs or lesson.labels)}
             figure, measured = figure_kind(spec.kind)(chosen, **spec.options)
+            measured = spec.named(measured, list(chosen))
             path = f"figures/{index}_{spec.kind}.png"
             parent.log_figure(figure, path, plots.SAVE_OPTIONS)
             plots.close(figure)
