@@ -167,7 +167,7 @@ def lr_range(results: Results, finder: str, metric: str = "val_loss",
     sweep_axis.axvline(sweep.suggestion, color="C3", linestyle="--",
                        label=f"suggested {sweep.suggestion:.2g}")
     sweep_axis.set_xscale("log")
-    low = min(sweep.smoothed_losses)
+    low = min(min(sweep.smoothed_losses), min(sweep.losses))
     sweep_axis.set_ylim(low - 0.1 * abs(low), sweep.smoothed_losses[0] * 1.5 + 0.1)
     _style(sweep_axis, "LR range test", "learning rate", "training loss")
     sweep_axis.legend(fontsize="small")
