@@ -172,9 +172,10 @@ def image_rows(rows: dict[str, object]) -> Figure:
 
 
 def score_histogram(normal, anomalous, threshold: float | None = None,
-                    score_name: str = "anomaly score") -> Figure:
-    """Overlaid histograms of the scores of normal and anomalous samples, on shared bins."""
-    figure, axis = plt.subplots(figsize=(6.5, 4))
+                    score_name: str = "anomaly score", axis=None) -> Figure:
+    """Overlaid histograms of the scores of normal and anomalous samples, on shared bins;
+    drawn into `axis` when given (a panel of a larger figure), else in a figure of its own."""
+    figure, axis = plt.subplots(figsize=(6.5, 4)) if axis is None else (axis.figure, axis)
     bins = np.histogram_bin_edges(np.concatenate([normal, anomalous]), bins=40)
     axis.hist(normal, bins=bins, alpha=0.6, density=True, label=f"normal ({len(normal)})")
     axis.hist(anomalous, bins=bins, alpha=0.6, density=True,
@@ -189,8 +190,9 @@ def score_histogram(normal, anomalous, threshold: float | None = None,
     return figure
 
 
-def roc_curve(false_positive_rates, true_positive_rates, area: float) -> Figure:
-    figure, axis = plt.subplots(figsize=(4.8, 4.5))
+def roc_curve(false_positive_rates, true_positive_rates, area: float, axis=None) -> Figure:
+    """The ROC curve with chance's diagonal; into `axis` when given, as `score_histogram`."""
+    figure, axis = plt.subplots(figsize=(4.8, 4.5)) if axis is None else (axis.figure, axis)
     axis.plot(false_positive_rates, true_positive_rates, label=f"ROC AUC {area:.3f}")
     axis.plot([0, 1], [0, 1], color="gray", linestyle=":", label="chance")
     axis.set_xlabel("false positive rate (normal flagged)")

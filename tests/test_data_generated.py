@@ -22,6 +22,8 @@ OFFLINE = {
     "addition": {"samples": 2000},
     "seasonal_series": {"length": 3000},
     "ratings": {"users": 50, "items": 40, "count": 2000},
+    "planar": {"shape": "spirals", "samples": 200},
+    "line": {"samples": 100},
 }
 
 _cache: dict[tuple, DataSplits] = {}

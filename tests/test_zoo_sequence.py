@@ -14,7 +14,8 @@ def predict(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
 
 
-@pytest.mark.parametrize("name", ["lstm_classifier", "gru_classifier"])
+@pytest.mark.parametrize("name", ["simple_rnn_classifier", "lstm_classifier",
+                                  "gru_classifier"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_token_classifiers_ignore_padding(name, bidirectional):
     keras.utils.set_random_seed(0)

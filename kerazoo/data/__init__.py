@@ -10,7 +10,9 @@ from kerazoo.data.digits import digits
 from kerazoo.data.digits_anomaly import digits_anomaly
 from kerazoo.data.image_folder import image_folder
 from kerazoo.data.imdb import imdb
+from kerazoo.data.line import line
 from kerazoo.data.mnist import fashion_mnist, mnist
+from kerazoo.data.planar import planar
 from kerazoo.data.ratings import ratings
 from kerazoo.data.shapes import shapes
 from kerazoo.data.splits import DataSplits, Split, split_three_ways
@@ -28,6 +30,6 @@ def load_data(name: str, seed: int = 0, **kwargs) -> DataSplits:
 
 
 __all__ = ["DataSplits", "Split", "addition", "cifar10", "digits", "digits_anomaly",
-           "fashion_mnist", "image_folder", "imdb", "load_data", "mnist", "nietzsche",
-           "python_docs", "ratings", "register_data", "seasonal_series", "shapes",
+           "fashion_mnist", "image_folder", "imdb", "line", "load_data", "mnist", "nietzsche",
+           "planar", "python_docs", "ratings", "register_data", "seasonal_series", "shapes",
            "split_three_ways", "temporal_order", "text_file", "tinyshakespeare"]

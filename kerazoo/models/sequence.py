@@ -76,6 +76,19 @@ def gru_classifier(input_shape=(None,), vocabulary_size=10000, embedding_dim=64,
                              embedding_dim, units, bidirectional, dropout, num_classes)
 
 
+@register_model(task="classification", input_kind="sequence", family="sequence_classifier",
+                tiny={"vocabulary_size": 5, "embedding_dim": 4, "units": [8],
+                      "num_classes": 3})
+def simple_rnn_classifier(input_shape=(None,), vocabulary_size=10000, embedding_dim=64,
+                          units=(64,), bidirectional=False, dropout=0.0, num_classes=2,
+                          name=None) -> keras.Model:
+    """`lstm_classifier` with plain (Elman) recurrent layers: no gates, so gradients through
+    many steps vanish; the baseline LSTM and GRU are measured against on long dependencies."""
+    name = arguments.model_name(name, "simple_rnn_classifier")
+    return _build_classifier("simple_rnn", name, input_shape, vocabulary_size,
+                             embedding_dim, units, bidirectional, dropout, num_classes)
+
+
 @register_model(task="regression", input_kind="time_series", family="forecaster",
                 tiny={"input_shape": [None, 2], "units": [8], "horizon": 3})
 def lstm_forecaster(input_shape=(None, 1), units=(32,), horizon=1, dropout=0.0,
