@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kerazoo.course import comparisons
+from kerazoo.course import comparisons, pictures
 from kerazoo.errors import unknown_name
 
 FigureKind = Callable[..., tuple]
@@ -27,6 +27,9 @@ FIGURE_KINDS: dict[str, FigureKind] = {function.__name__: function for function 
     comparisons.text_samples,
     comparisons.decoded_examples,
 )}
+if set(FIGURE_KINDS) & set(pictures.KINDS):  # a kind's name is its key: never two of one name
+    raise RuntimeError(f"figure kinds named twice: {set(FIGURE_KINDS) & set(pictures.KINDS)}")
+FIGURE_KINDS.update(pictures.KINDS)
 
 
 def figure_kind(name: str) -> FigureKind:
