@@ -76,6 +76,8 @@ class FigureSpec(BaseModel):
     kind: str
     runs: list[str] | None = Field(None, description="the labels it draws (default: all)")
     options: dict[str, Any] = Field(default_factory=dict)
+    smoke: dict[str, Any] = Field(default_factory=dict,
+                                  description="options that replace these under --smoke")
     prefix: str = Field("", description="put before the numbers it measures that are not "
                         "about one of its runs (those start with the run's label already), "
                         "when two figures of a kind measure the same thing of different runs")

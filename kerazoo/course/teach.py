@@ -83,7 +83,8 @@ def run_lesson(lesson: Lesson, *, smoke: bool = False, tracking_uri: str | None 
         figures = []
         for index, spec in enumerate(lesson.figures, start=1):
             chosen = {label: results[label] for label in (spec.runs or lesson.labels)}
-            figure, measured = figure_kind(spec.kind)(chosen, **spec.options)
+            options = {**spec.options, **(spec.smoke if smoke else {})}
+            figure, measured = figure_kind(spec.kind)(chosen, **options)
             measured = spec.named(measured, list(chosen))
             path = f"figures/{index}_{spec.kind}.png"
             parent.log_figure(figure, path, plots.SAVE_OPTIONS)
