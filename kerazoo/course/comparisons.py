@@ -328,6 +328,6 @@ def decoded_examples(results: Results, run: str, count: int = 12,
         answer, decoded = text(expected[row]), text(generated[row])
         lines.append(f"{'ok ' if answer == decoded else 'BAD'} {question:>9} = "
                      f"{answer:<5}| {decoded}")
-    figure = plt.figure(figsize=(5.5, 0.6 + 0.22 * len(lines)))
+    figure = plt.figure(figsize=(4.2, 0.3 + 0.17 * len(lines)))
     figure.text(0.02, 0.98, "\n".join(lines), family="monospace", fontsize=9, va="top")
     return figure, {f"{run}_exact_match": final(result, run, "test_exact_match")}
