@@ -281,22 +281,26 @@ def text_samples(results: Results, run: str, temperatures: Sequence[float] = (0.
                  ) -> tuple[Figure, dict[str, float]]:
     """A char-RNN's text at several sampling temperatures from one prompt (the start of the
     first test window), drawn as text. Numbers: `<run>_bits_per_character` on the test
-    split, and `distinct_words_<t>` per temperature (low temperatures repeat themselves)."""
+    split, and `real_words_<t>` per temperature: the fraction of the words it wrote that
+    occur in the training text (low temperatures keep to words it knows)."""
     from kerazoo.data.char_windows import decode
     from kerazoo.generate import sample_text
 
     result = results[run]
     vocabulary = result.data.extras["vocabulary"]
     prompt = decode(result.data.test.x[0], vocabulary)[:prompt_length] or "\n"
+    known = {word for window in result.data.train.x
+             for word in decode(window, vocabulary).split()}
     figure = plt.figure(figsize=(10, 1.2 + 1.6 * len(temperatures)))
     numbers = {f"{run}_bits_per_character": final(result, run, "test_bits_per_character")}
     lines = [f"prompt: {prompt!r}"]
     for index, temperature in enumerate(temperatures):
         text = sample_text(result.model, vocabulary, prompt, length=length,
                            temperature=temperature, seed=index)[len(prompt):]
-        words = text.split()
-        numbers[f"distinct_words_{temperature:g}".replace(".", "_")] = (
-            len(set(words)) / max(1, len(words)))
+        # The first and last words may be cut by the window or the sample's end.
+        words = text.split()[1:-1]
+        numbers[f"real_words_{temperature:g}".replace(".", "_")] = (
+            sum(word in known for word in words) / max(1, len(words)))
         lines.append(f"temperature {temperature:g}:")
         lines += [repr(text[start:start + 80]) for start in range(0, len(text), 80)]
     figure.text(0.01, 0.98, "\n".join(lines), family="monospace", fontsize=8, va="top")
