@@ -291,7 +291,6 @@ def text_samples(results: Results, run: str, temperatures: Sequence[float] = (0.
     prompt = decode(result.data.test.x[0], vocabulary)[:prompt_length] or "\n"
     known = {word for window in result.data.train.x
              for word in decode(window, vocabulary).split()}
-    figure = plt.figure(figsize=(10, 1.2 + 1.6 * len(temperatures)))
     numbers = {f"{run}_bits_per_character": final(result, run, "test_bits_per_character")}
     lines = [f"prompt: {prompt!r}"]
     for index, temperature in enumerate(temperatures):
@@ -303,6 +302,7 @@ def text_samples(results: Results, run: str, temperatures: Sequence[float] = (0.
             sum(word in known for word in words) / max(1, len(words)))
         lines.append(f"temperature {temperature:g}:")
         lines += [repr(text[start:start + 80]) for start in range(0, len(text), 80)]
+    figure = plt.figure(figsize=(6.8, 0.3 + 0.15 * len(lines)))
     figure.text(0.01, 0.98, "\n".join(lines), family="monospace", fontsize=8, va="top")
     return figure, numbers
 
