@@ -112,3 +112,15 @@ def test_a_measured_value_must_come_from_an_earlier_run(tmp_path):
     with pytest.raises(KerazooError, match="runs.0.measured.train.learning_rate: run must be "
                        "an earlier run's label"):
         read_lesson(path)
+
+
+def test_a_claim_compares_with_a_number_or_another_measured_number():
+    from kerazoo.course.lesson import Claim
+
+    numbers = {"mlp": 0.99, "linear": 0.87}
+    assert Claim(number="mlp", above="linear", by=0.05).holds(numbers)[0]
+    assert not Claim(number="mlp", above="linear", by=0.2).holds(numbers)[0]
+    assert Claim(number="linear", below=0.9).holds(numbers)[0]
+    assert not Claim(number="linear", below="mlp", factor=0.5).holds(numbers)[0]
+    with pytest.raises(ValueError, match="exactly one of `above` and `below`"):
+        Claim(number="mlp")
