@@ -426,7 +426,7 @@ def course_command(name: str | None, smoke: bool, tracking_uri: str | None,
     import textwrap
 
     for paragraph in result.text.split("\n\n"):
-        click.echo("\n" + textwrap.fill(paragraph, width=100))
+        click.echo("\n" + textwrap.fill(paragraph, width=100, break_on_hyphens=False))
     click.echo("")
     click.echo(f"figures: {', '.join(result.figures)}; what to look at: lesson.md")
     click.echo(f"experiment: {result.experiment} (id {result.experiment_id})")
