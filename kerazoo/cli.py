@@ -414,7 +414,7 @@ def course_command(name: str | None, smoke: bool, tracking_uri: str | None,
         listed = lessons()
         width = max(len(lesson.name) for lesson in listed)
         for lesson in listed:
-            click.echo(f"{lesson.name:<{width}}  {lesson.topic}: {lesson.compares}")
+            click.echo(f"{lesson.name:<{width}}  {lesson.topic} — {lesson.compares}")
         return
     lesson = find_lesson(name)  # an unknown name is one line before Keras is imported
     import_keras_quietly()

@@ -48,7 +48,7 @@ def test_listing_is_the_course_in_order(capsys):
     assert [line.split()[0] for line in lines] == [lesson.name for lesson in LESSONS]
     assert [lesson.order for lesson in LESSONS] == list(range(1, len(LESSONS) + 1))
     for line, lesson in zip(lines, LESSONS, strict=True):
-        assert f"{lesson.topic}: {lesson.compares}" in line
+        assert f"{lesson.topic} — {lesson.compares}" in line
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.name for lesson in LESSONS])
