@@ -288,7 +288,7 @@ def text_samples(results: Results, run: str, temperatures: Sequence[float] = (0.
 
     result = results[run]
     vocabulary = result.data.extras["vocabulary"]
-    prompt = decode(result.data.test.x[0], vocabulary)[:prompt_length] or "\n"
+    prompt = _prose_prompt(result.data.test.x, vocabulary, prompt_length, decode)
     known = {word for window in result.data.train.x
              for word in decode(window, vocabulary).split()}
     numbers = {f"{run}_bits_per_character": final(result, run, "test_bits_per_character")}
@@ -305,6 +305,19 @@ def text_samples(results: Results, run: str, temperatures: Sequence[float] = (0.
     figure = plt.figure(figsize=(6.8, 0.3 + 0.15 * len(lines)))
     figure.text(0.01, 0.98, "\n".join(lines), family="monospace", fontsize=8, va="top")
     return figure, numbers
+
+
+def _prose_prompt(windows, vocabulary, length: int, decode) -> str:
+    """The first stretch of test text that is prose, starting at a word: a prompt inside a
+    heading's underline (`*****`) or a code listing would only be continued as such."""
+    for window in windows[:200]:
+        text = decode(window, vocabulary)
+        start = text.find(" ") + 1
+        candidate = text[start:start + length]
+        if len(candidate) == length and sum(
+                character.isalpha() or character == " " for character in candidate) >= 0.9 * length:
+            return candidate
+    return decode(windows[0], vocabulary)[:length] or "\n"
 
 
 def decoded_examples(results: Results, run: str, count: int = 12,
