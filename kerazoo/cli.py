@@ -366,9 +366,46 @@ def _no_store(uri: str, asked_for: bool) -> None:
     click.echo(f"no runs yet ({where}): try `kerazoo run mlp_digits`")
 
 
+@cli.command("course")
+@click.argument("name", required=False)
+@click.option("--smoke", is_flag=True, help="Each run 1 epoch on small subsets: checks it "
+              "works (the numbers then mean nothing).")
+@click.option("--tracking-uri", default=None)
+@click.option("--progress", is_flag=True, help="Each run's per-epoch progress lines.")
+def course_command(name: str | None, smoke: bool, tracking_uri: str | None,
+                   progress: bool) -> None:
+    """The crash course: with no NAME, the lessons in order; with NAME, run that lesson (its
+    runs side by side in MLflow experiment course-NAME, with its figure and what to look at)."""
+    from kerazoo.course import find_lesson, lessons
+
+    if name is None:
+        listed = lessons()
+        width = max(len(lesson.name) for lesson in listed)
+        for lesson in listed:
+            click.echo(f"{lesson.name:<{width}}  {lesson.topic} — {lesson.compares}")
+        return
+    lesson = find_lesson(name)  # an unknown name is one line before Keras is imported
+    import_keras_quietly()
+    from kerazoo.course.teach import run_lesson
+    from kerazoo.tracking.runs import UI_ADDRESS, run_url, ui_address
+
+    result = run_lesson(lesson, smoke=smoke, tracking_uri=tracking_uri,
+                        verbose=2 if progress else 0, announce=click.echo)
+    import textwrap
+
+    for paragraph in result.text.split("\n\n"):
+        click.echo("\n" + textwrap.fill(paragraph, width=100, break_on_hyphens=False))
+    click.echo("")
+    click.echo(f"figures: {', '.join(result.figures)}; what to look at: lesson.md")
+    click.echo(f"experiment: {result.experiment} (id {result.experiment_id})")
+    click.echo(f"lesson run: {run_url(result.experiment_id, result.run_id, tracking_uri)}")
+    if ui_address(tracking_uri) == UI_ADDRESS:
+        click.echo("(serve that address with `make ui`)")
+
+
 def _full_disk_line(error: Exception) -> str | None:
-    from kerazoo.tracking.disk_full import describe
     from kerazoo.tracking.runs import sqlite_path, tracking_uri
+    from kerazoo.tracking.runs.disk_full import describe
 
     return describe(error, store=str(sqlite_path(tracking_uri()) or "") or None)
 

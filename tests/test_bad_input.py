@@ -260,6 +260,10 @@ CASES = [
     ("CIFAR-10 batch of the wrong size", ["run", "cf.yaml", "--smoke"],
      {"cf.yaml": CIFAR, **CIFAR_FILES}, {},
      ["'cf/data_batch_1' is not a CIFAR-10 Python batch: ValueError"]),
+    ("unknown lesson", ["course", "gradient_descnt", "--smoke"], {}, {},
+     ["unknown lesson 'gradient_descnt'", "did you mean 'gradient_descent'"]),
+    ("lesson given as a file", ["course", "lessons/relu.yaml"], {}, {},
+     ["unknown lesson 'lessons/relu.yaml'", "accepted: "]),
 ]
 
 

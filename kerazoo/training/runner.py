@@ -73,6 +73,8 @@ class RunResult:
     experiment: str | None = None  # the MLflow experiment's name and id (None off rank 0)
     experiment_id: str | None = None
     registered: presets.Registered | None = None  # the registry version this run made
+    lr_finder: LRFinderResult | None = None  # the LR range test, when learning_rate was 'auto'
+    lr_finder: LRFinderResult | None = None  # the LR range test, when learning_rate was 'auto'
 
 
 def _in_section(path: str, recipe: Recipe, error: Exception) -> KerazooError:
@@ -608,6 +610,7 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
         result = RunResult(run.run_id, metrics, history, prepared.model, prepared.data,
                            plan.experiment if run.run_id else None,
                            getattr(run, "experiment_id", None))
+        result.lr_finder = prepared.lr_finder
         # Registered once the run has FINISHED: a version never points at a failed run.
         if register and not smoke and parent_run_id is None and model_logged is not None \
                 and run.run_id is not None:
