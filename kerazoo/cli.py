@@ -404,8 +404,8 @@ def course_command(name: str | None, smoke: bool, tracking_uri: str | None,
 
 
 def _full_disk_line(error: Exception) -> str | None:
+    from kerazoo.tracking.disk_full import describe
     from kerazoo.tracking.runs import sqlite_path, tracking_uri
-    from kerazoo.tracking.runs.disk_full import describe
 
     return describe(error, store=str(sqlite_path(tracking_uri()) or "") or None)
 

@@ -33,9 +33,9 @@ from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
 from kerazoo.errors import KerazooError, TrackingLost
+from kerazoo.tracking.disk_full import caused_by_full_disk
 from kerazoo.tracking.locks import file_lock
-from kerazoo.tracking.runs.disk_full import caused_by_full_disk
-from kerazoo.tracking.runs.store_health import check_store_intact
+from kerazoo.tracking.store_health import check_store_intact
 from kerazoo.tracking.uris import masked
 from kerazoo.tracking.writable import check_writable
 
