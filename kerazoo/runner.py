@@ -35,6 +35,7 @@ from kerazoo.determinism import seed_everything
 from kerazoo.errors import KerazooError, did_you_mean
 from kerazoo.guards import FailOnNonFiniteLoss
 from kerazoo.painter import Painter, shared_painter
+from kerazoo.precision import dtype_policy
 from kerazoo.recipe import NamedSection, Recipe, Train
 from kerazoo.registry import build, model_info, model_registry
 from kerazoo.writable import check_writable
@@ -172,7 +173,8 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> N
     except KerazooError as error:
         raise KerazooError(f"recipe {recipe.name!r}: {error}") from None
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                  jit_compile=recipe.train.jit_compile)
+                  jit_compile=recipe.train.jit_compile,
+                  steps_per_execution=recipe.train.steps_per_execution)
 
 
 def compiled_metric_names(recipe: Recipe) -> list[str]:
@@ -249,7 +251,8 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
     if smoke:
         data = data.head(**SMOKE_SIZES)
     try:
-        model = build_model(recipe.model, data.model_hints)
+        with dtype_policy(recipe.train.precision):
+            model = build_model(recipe.model, data.model_hints)
     except KerazooError as error:
         raise _in_section("model", recipe, error) from None
     callbacks = []
