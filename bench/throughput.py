@@ -44,7 +44,6 @@ lowest per-recipe ratio of examples per second (n/a without torch).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import math
 import os
@@ -137,7 +136,7 @@ def warm_up_subset(split, batch_size: int, steps: int):
     return split.head(count)
 
 
-def kerazoo_contender(name, recipe_name, overrides, epochs, stack, scratch,
+def kerazoo_contender(name, recipe_name, overrides, epochs, run, scratch,
                       smoke) -> Contender:
     recipe = load_recipe(recipe_name, [*overrides, f"train.epochs={epochs}"], smoke=smoke)
     prepared = prepare(recipe, smoke=smoke)
@@ -149,8 +148,6 @@ def kerazoo_contender(name, recipe_name, overrides, epochs, stack, scratch,
               steps_per_epoch=pipeline.steps_per_epoch(head, train.batch_size),
               validation_data=pipeline.evaluation_dataset(data.validation, train.batch_size),
               verbose=0)
-    run = stack.enter_context(tracking.TrackedRun(
-        tracking.experiment_for(recipe.experiment, smoke), run_name=f"bench-{name}"))
     task = model_info(recipe.model.name).task
 
     def train_once():
@@ -257,12 +254,15 @@ def measure_recipe(name, arguments, peaks, scratch) -> tuple[list[Contender], li
     steps_per_epoch = pipeline.steps_per_epoch(data.train, recipe.train.batch_size)
     epochs = epochs_for(arguments.steps, steps_per_epoch)
     notes = []
-    with contextlib.ExitStack() as stack:
-        contenders = [kerazoo_contender("kerazoo", name, [], epochs, stack, scratch,
+    # One MLflow run (MLflow has one active run a thread) takes every kerazoo contender's
+    # per-epoch metrics.
+    experiment = tracking.experiment_for(recipe.experiment, arguments.quick)
+    with tracking.TrackedRun(experiment, run_name=f"bench-{name}") as run:
+        contenders = [kerazoo_contender("kerazoo", name, [], epochs, run, scratch,
                                         arguments.quick)]
         for variant in arguments.variant:
             contenders.append(kerazoo_contender(f"kerazoo {variant}", name,
-                                                variant.split(","), epochs, stack, scratch,
+                                                variant.split(","), epochs, run, scratch,
                                                 arguments.quick))
         for config in arguments.keras.split(","):
             contenders.append(keras_contender(config, recipe, data, epochs, arguments.spe))
