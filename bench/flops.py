@@ -31,7 +31,9 @@ def forward_flops(model: keras.Model) -> int:
             pixels = _positions(layer.output.shape if name == "Conv2D" else layer.input.shape)
             flops += 2 * kernel * fan_in * layer.filters * pixels
         elif name in RECURRENT_GATES:
-            inputs = layer.input.shape  # (batch, steps, features): each step, every gate
+            inputs = layer.input  # a list when a mask travels with it (after an Embedding)
+            inputs = (inputs[0] if isinstance(inputs, list) else inputs).shape
+            # (batch, steps, features): each step, every gate
             flops += (2 * RECURRENT_GATES[name] * (inputs[-1] + layer.units) * layer.units
                       * inputs[1])
     return int(flops)
