@@ -37,6 +37,8 @@ from kerazoo.errors import KerazooError, did_you_mean
 RECIPES_DIR = Path(str(resources.files("kerazoo").joinpath("recipes")))
 STRATEGIES = ("none", "mirrored", "data_parallel")  # train.distribute, see distributed.py
 TRAINING_STRATEGIES = ("fit", "hogwild")  # train.strategy, see kerazoo/training/hogwild/
+# train.precision: Keras dtype policies a recipe may train under (kerazoo/training/precision.py).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Sections that describe a recipe without changing what it trains: left out of the hash
 # that `--resume` compares, so editing a description does not strand a run.
 DESCRIPTIVE_SECTIONS = ("description", "quality", "sweep")
@@ -86,6 +88,12 @@ class Train(BaseModel):
     metrics: list[str] | None = Field(None, description="default: the model's task default")
     shuffle: bool = True
     jit_compile: bool | Literal["auto"] = "auto"
+    steps_per_execution: int = Field(
+        1, ge=1, le=INT32_MAX, description="batches per compiled call (Keras' compile "
+                                           "argument): fewer Python round trips per epoch")
+    precision: Literal[PRECISIONS] = Field(
+        "float32", description="the Keras dtype policy the model is built under; outputs "
+                               "stay float32, and mixed_float16 scales the loss")
     deterministic: bool = Field(True, description="enforce deterministic TensorFlow ops")
     distribute: Literal[STRATEGIES] = Field(
         "none", description="mirrored: TensorFlow, one host's devices; data_parallel: JAX, "

@@ -42,6 +42,7 @@ from kerazoo.training import distributed, interrupts, model_memory
 from kerazoo.training.checkpoint import TrainingStateBackup, saved_epoch
 from kerazoo.training.determinism import seed_everything
 from kerazoo.training.guards import FailOnNonFiniteLoss
+from kerazoo.training.precision import dtype_policy
 
 # How much of each split `--smoke` keeps: enough for every metric to be defined.
 SMOKE_SIZES = {"train": 256, "validation": 64, "test": 64}
@@ -178,7 +179,8 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> N
     except KerazooError as error:
         raise KerazooError(f"recipe {recipe.name!r}: {error}") from None
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                  jit_compile=recipe.train.jit_compile)
+                  jit_compile=recipe.train.jit_compile,
+                  steps_per_execution=recipe.train.steps_per_execution)
 
 
 def compiled_metric_names(recipe: Recipe) -> list[str]:
@@ -255,7 +257,8 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
     if smoke:
         data = data.head(**SMOKE_SIZES)
     try:
-        model = build_model(recipe.model, data.model_hints)
+        with dtype_policy(recipe.train.precision):
+            model = build_model(recipe.model, data.model_hints)
     except KerazooError as error:
         raise _in_section("model", recipe, error) from None
     callbacks = []
