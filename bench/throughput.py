@@ -61,7 +61,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from flops import training_flops  # noqa: E402
-from kerazoo.precision import dtype_policy  # noqa: E402
+from kerazoo.training.precision import dtype_policy  # noqa: E402
 
 from kerazoo import reports, tracking  # noqa: E402
 from kerazoo.config.recipe import RECIPES_DIR, load_recipe  # noqa: E402
