@@ -61,7 +61,6 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from flops import training_flops  # noqa: E402
-from kerazoo.training.precision import dtype_policy  # noqa: E402
 
 from kerazoo import reports, tracking  # noqa: E402
 from kerazoo.config.recipe import RECIPES_DIR, load_recipe  # noqa: E402
@@ -69,6 +68,7 @@ from kerazoo.data import load_data, pipeline  # noqa: E402
 from kerazoo.registry import model_info  # noqa: E402
 from kerazoo.training.checkpoint import TrainingStateBackup  # noqa: E402
 from kerazoo.training.guards import FailOnNonFiniteLoss  # noqa: E402
+from kerazoo.training.precision import dtype_policy  # noqa: E402
 from kerazoo.training.runner import (  # noqa: E402
     SMOKE_SIZES,
     build_model,
