@@ -20,6 +20,9 @@ from kerazoo.course.lesson import LESSONS_DIR, check_lesson, read_lesson
 from kerazoo.errors import KerazooError
 
 LESSONS = lessons()
+# Ten recurrent runs, and three HOGWILD! jobs each starting worker processes: their smoke runs
+# take minutes on 2 cores, so they run with `make test-slow`, the other lessons by default.
+SLOW_SMOKE = {"recurrent", "hogwild"}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +54,9 @@ def test_listing_is_the_course_in_order(capsys):
         assert f"{lesson.topic} — {lesson.compares}" in line
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.name for lesson in LESSONS])
+@pytest.mark.parametrize("lesson", [
+    pytest.param(lesson, marks=pytest.mark.slow) if lesson.name in SLOW_SMOKE else lesson
+    for lesson in LESSONS], ids=[lesson.name for lesson in LESSONS])
 def test_lesson_runs_nested_under_a_parent_with_its_figures(lesson, tracking_uri, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["course", lesson.name, "--smoke"])
