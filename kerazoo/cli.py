@@ -432,7 +432,7 @@ def exit_now(status: int) -> None:
     anything left to save by then: a run has ended (MLflow's `end_run` drains its
     queue first), child processes have been waited for, and the streams are flushed here.
     A signal now has nothing left to stop, so it ends the process at once, quietly (tested
-    by tests/test_prompt_exit.py)."""
+    by tests/test_after_training.py)."""
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: os._exit(130))
     # The one exit step kept: multiprocessing's (HOGWILD!'s queue and locks are released
