@@ -284,7 +284,7 @@ def text_samples(results: Results, run: str, temperatures: Sequence[float] = (0.
     split, and `real_words_<t>` per temperature: the fraction of the words it wrote that
     occur in the training text (low temperatures keep to words it knows)."""
     from kerazoo.data.char_windows import decode
-    from kerazoo.generate import sample_text
+    from kerazoo.generate import sample_texts
 
     result = results[run]
     vocabulary = result.data.extras["vocabulary"]
@@ -293,9 +293,10 @@ def text_samples(results: Results, run: str, temperatures: Sequence[float] = (0.
              for word in decode(window, vocabulary).split()}
     numbers = {f"{run}_bits_per_character": final(result, run, "test_bits_per_character")}
     lines = [f"prompt: {prompt!r}"]
-    for index, temperature in enumerate(temperatures):
-        text = sample_text(result.model, vocabulary, prompt, length=length,
-                           temperature=temperature, seed=index)[len(prompt):]
+    texts = sample_texts(result.model, vocabulary, prompt, length=length,
+                         temperatures=temperatures, seeds=range(len(temperatures)))
+    for temperature, text in zip(temperatures, texts, strict=True):
+        text = text[len(prompt):]
         # The first and last words may be cut by the window or the sample's end.
         words = text.split()[1:-1]
         numbers[f"real_words_{temperature:g}".replace(".", "_")] = (

@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 
 from kerazoo.data.char_windows import decode
-from kerazoo.generate import sample_text
+from kerazoo.generate import sample_texts
 from kerazoo.reports.context import ReportContext, ReportOutput
 
 NAME = "text_samples"
@@ -58,9 +58,10 @@ def write(context: ReportContext, directory: Path) -> ReportOutput:
     vocabulary = context.data.extras["vocabulary"]
     prompt = choose_prompt(context)
     sections = [f"prompt ({len(prompt)} characters from the test text): {prompt!r}"]
-    for index, temperature in enumerate(TEMPERATURES):
-        text = sample_text(context.model, vocabulary, prompt, length=SAMPLE_LENGTH,
-                           temperature=temperature, seed=context.seed + index)
+    texts = sample_texts(context.model, vocabulary, prompt, length=SAMPLE_LENGTH,
+                         temperatures=TEMPERATURES,
+                         seeds=[context.seed + index for index in range(len(TEMPERATURES))])
+    for temperature, text in zip(TEMPERATURES, texts, strict=True):
         sections.append(f"=== temperature {temperature} ===\n{text}")
     (directory / "text_samples.txt").write_text("\n\n".join(sections) + "\n", encoding="utf-8")
     metrics = {}
