@@ -533,10 +533,9 @@ class TrackedRun:
                             name, class_names)
 
     def _log_keras_model(self, model, example_inputs, name, class_names):
-        import keras
-        import numpy as np
         from mlflow.models import Model, infer_signature
 
+        from kerazoo.models.output_spec import zeros_like_outputs
         from kerazoo.models.portable import modules_needed, portable_copy
         from kerazoo.serving import kerazoo_pyfunc
 
@@ -546,14 +545,7 @@ class TrackedRun:
         metadata = {kerazoo_pyfunc.KERAS_MODULES: modules} if modules else {}
         if class_names is not None:
             metadata[kerazoo_pyfunc.CLASS_NAMES] = [str(name) for name in class_names]
-        # The signature needs only the outputs' shapes and types: zeros of the shape Keras
-        # infers, where running the model on the examples cost 0.2-0.3 s for a recurrent one
-        # (an eager loop over every step), a tenth of a 1-epoch char_rnn run's tracking cost.
-        outputs = keras.tree.map_structure(
-            lambda spec: np.zeros(spec.shape, dtype=spec.dtype),
-            logged.compute_output_spec(keras.tree.map_structure(
-                lambda array: keras.KerasTensor(np.shape(array), dtype=array.dtype),
-                example_inputs)))
+        outputs = zeros_like_outputs(logged, example_inputs)  # a signature needs only shapes
         answers = kerazoo_pyfunc.KerasPredictor(logged, class_names).answers(outputs)
         return Model.log(artifact_path=None, name=name, flavor=KerasWithKerazooPyfunc,
                          flavor_name="keras", model=logged, metadata=metadata,

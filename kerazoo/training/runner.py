@@ -33,6 +33,7 @@ from kerazoo.config.recipe import NamedSection, Recipe, Train
 from kerazoo.data import DataSplits, load_data, pipeline
 from kerazoo.data.splits import take
 from kerazoo.errors import KerazooError, did_you_mean
+from kerazoo.models.output_spec import zeros_like_outputs
 from kerazoo.registry import build, model_info, model_registry
 from kerazoo.tracking import presets
 from kerazoo.tracking import runs as tracking
@@ -199,10 +200,11 @@ def epoch_metric_names(recipe: Recipe) -> list[str]:
 
 def check_loss_fits(model: keras.Model, recipe: Recipe, data: DataSplits) -> None:
     """Compute the loss on two training samples, eagerly: a loss that does not fit the
-    model's outputs or the data's targets fails here, not as a traceback mid-run."""
+    model's outputs or the data's targets fails here, not as a traceback mid-run. The
+    outputs are zeros of the inferred shapes: the check is about shapes and types."""
     x, y = take(data.train.x, slice(0, 2)), data.train.y[:2]
     try:
-        model.compute_loss(x=x, y=y, y_pred=model(x, training=False))
+        model.compute_loss(x=x, y=y, y_pred=zeros_like_outputs(model, x))
     except Exception as error:  # any failure here means the pieces do not fit together
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise KerazooError(
