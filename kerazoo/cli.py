@@ -458,7 +458,9 @@ def _main(argv: list[str] | None) -> None:
         click.echo(f"kerazoo: run failed: {error}", err=True)
         sys.exit(1)
     except TrackingLost as error:
-        click.echo(f"kerazoo: run stopped: {error}", err=True)
+        line = _full_disk_line(error)
+        click.echo(f"kerazoo: run failed: {line}" if line else f"kerazoo: run stopped: {error}",
+                   err=True)
         sys.exit(1)
     except click.ClickException as error:
         click.echo(f"kerazoo: error: {' '.join(error.format_message().split())}", err=True)

@@ -371,6 +371,7 @@ class TrackedRun:
         self.experiment_id: str | None = None
         self._queued: list[Any] = []  # MLflow's RunOperations of the metrics not confirmed
         self.lost: str | None = None  # why the store stopped taking this run's data
+        self.disk_full = False  # whether that was for want of space
         self._client = mlflow.MlflowClient(self.uri)
 
     def __enter__(self) -> TrackedRun:
@@ -398,7 +399,7 @@ class TrackedRun:
             except TrackingLost:
                 if exc_type is None:
                     raise
-        if self.lost is not None:
+        if self.lost is not None and not self.disk_full:
             # Ending the run would wait out the retry budget once more, for a store known to
             # be gone: it stays RUNNING there, and `--resume` continues it.
             return False
@@ -495,7 +496,11 @@ class TrackedRun:
                          f"({masked(message)[:300] or type(error).__name__}); its training "
                          f"state up to the last epoch logged is kept: `--resume {self.run_id}` "
                          "once the store is back")
-            raise TrackingLost(self.lost) from None
+            # A full disk is not a lost store: the run still ends FAILED (in the room the
+            # training state's reserve gives back), and the error chain keeps the cause
+            # for the one line that says so (kerazoo/tracking/disk_full.py).
+            self.disk_full = caused_by_full_disk(error)
+            raise TrackingLost(self.lost) from (error if self.disk_full else None)
 
     def log_datasets(self, datasets: dict[str, Dataset]) -> None:
         """Log each dataset as an input of the run under its context (training, validation,
