@@ -21,7 +21,8 @@ from kerazoo.errors import KerazooError
 
 LESSONS = lessons()
 # Ten recurrent runs, and three HOGWILD! jobs each starting worker processes: their smoke runs
-# take minutes on 2 cores, so they run with `make test-slow`, the other lessons by default.
+# take 27 s and 15 s on the idle 2 cores but minutes under load (164 s and 106 s seen), so they
+# run with `make test-slow`, the other lessons by default.
 SLOW_SMOKE = {"recurrent", "hogwild"}
 
 
