@@ -128,8 +128,10 @@ def sample_texts(model: keras.Model, vocabulary: Sequence[str] | Mapping[str, in
                              "character to condition on)", prompt)
     length = arguments.int_at_least("length", length, 0)
     temperatures = [arguments.non_negative("temperature", value) for value in temperatures]
+    if not temperatures:
+        raise arguments.fail("temperatures", "at least one temperature", temperatures)
     seeds = list(seeds) if seeds is not None else [None] * len(temperatures)
-    if not temperatures or len(seeds) != len(temperatures):
+    if len(seeds) != len(temperatures):
         raise arguments.fail("seeds", f"one seed per temperature ({len(temperatures)})", seeds)
     ids = {character: index for index, character in enumerate(characters) if index}
     unknown = sorted({character for character in prompt if character not in ids})
