@@ -111,6 +111,14 @@ def test_splits_feed_the_training_pipeline(name):
     assert labels.shape[1:] == data.train.y.shape[1:]
 
 
+def test_pipelines_leave_tf_data_autotuning_off():
+    # Its thread can hold up the deletion of an iterator by seconds (pipeline._untuned).
+    data = load("digits", 0).head(train=40, validation=8, test=8)
+    for dataset in (pipeline.training_dataset(data.train, 16, seed=0, epochs=1),
+                    pipeline.evaluation_dataset(data.validation, 16)):
+        assert dataset.options().autotune.enabled is False
+
+
 def test_head_keeps_per_sample_info_aligned():
     data = load("digits_anomaly")
     small = data.head(train=5, validation=5, test=30)
