@@ -20,7 +20,10 @@ E epochs with a validation pass after each, E the fewest whole epochs covering `
   float16 when the recipe's precision is mixed. Skipped with a note when torch is absent
   (`pip install -e '.[bench]'`).
 
-Each contender is warmed up first (tracing, XLA compilation, one-off allocations are not
+Each recipe is measured in a fresh process of its own: TensorFlow takes the recipe's
+`train.intra_op_threads` only before it starts, and every contender of the recipe, the plain
+Keras ones included, then runs under it (a plain-Keras user can set it as well). Each
+contender is warmed up first (tracing, XLA compilation, one-off allocations are not
 counted), then `--rounds` rounds each time every contender once, in rotated order, so load
 on a shared machine falls on all alike; the figures are medians over rounds, and a ratio is
 the median of the per-round ratios.
@@ -44,8 +47,10 @@ lowest per-recipe ratio of examples per second (n/a without torch).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import gc
 import math
+import multiprocessing
 import os
 import statistics
 import sys
@@ -62,10 +67,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from flops import training_flops  # noqa: E402
 
-from kerazoo import reports, tracking  # noqa: E402
+from kerazoo import reports  # noqa: E402
 from kerazoo.config.recipe import RECIPES_DIR, load_recipe  # noqa: E402
 from kerazoo.data import load_data, pipeline  # noqa: E402
+from kerazoo.errors import KerazooError  # noqa: E402
 from kerazoo.registry import model_info  # noqa: E402
+from kerazoo.tracking import runs as tracking  # noqa: E402
 from kerazoo.training.checkpoint import TrainingStateBackup  # noqa: E402
 from kerazoo.training.guards import FailOnNonFiniteLoss  # noqa: E402
 from kerazoo.training.precision import dtype_policy  # noqa: E402
@@ -244,11 +251,26 @@ def fit_recipes() -> list[str]:
     return names
 
 
-def measure_recipe(name, arguments, peaks, scratch) -> tuple[list[Contender], list[str]]:
-    """Every contender for one recipe, timed over interleaved rounds; returns them and notes."""
+def measure_in_own_process(name, arguments, scratch):
+    """measure_recipe in a fresh (spawned) process: TensorFlow takes a recipe's
+    `train.intra_op_threads` only before it starts, so each recipe gets its own TensorFlow,
+    and every contender of the recipe runs under the same thread count."""
+    context = multiprocessing.get_context("spawn")  # TensorFlow hangs in forked children
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        timed, peaks, notes = pool.submit(measure_recipe, name, arguments, scratch).result()
+    return [Contender(*fields) for fields in timed], peaks, notes
+
+
+def measure_recipe(name, arguments, scratch):
+    """Every contender for one recipe, timed over interleaved rounds; returns them (without
+    their training closures), the matmul peaks measured between rounds, and notes."""
+    peaks: dict[str, list[float]] = {"float32": [], "bfloat16": []}
     # Smoke sizes under --quick (the data's head, the smoke overrides): --steps sets epochs.
     recipe = load_recipe(name, smoke=arguments.quick)
-    data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
+    try:
+        data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
+    except KerazooError as error:  # a classic dataset this machine does not have
+        return [], peaks, [f"{name}: skipped: {error}"]
     if arguments.quick:
         data = data.head(**SMOKE_SIZES)
     steps_per_epoch = pipeline.steps_per_epoch(data.train, recipe.train.batch_size)
@@ -286,7 +308,9 @@ def measure_recipe(name, arguments, peaks, scratch) -> tuple[list[Contender], li
             print(f"{name} round {round_index + 1}: " + ", ".join(
                 f"{contender.name} {contender.rates()[-1]:.0f}/s" for contender in contenders),
                 flush=True)
-    return contenders, notes
+    # Plain values cross back to the parent; the training closures do not.
+    timed = [(c.name, None, c.flops_per_example, c.examples, c.seconds) for c in contenders]
+    return timed, peaks, notes
 
 
 def ratio(kerazoo: Contender, other: Contender) -> float:
@@ -332,7 +356,12 @@ def main() -> None:
         os.environ["MLFLOW_TRACKING_URI"] = uri
         tracking.prepare_store(uri)
         for name in names:
-            results[name], recipe_notes = measure_recipe(name, arguments, peaks, scratch)
+            contenders, recipe_peaks, recipe_notes = measure_in_own_process(
+                name, arguments, scratch)
+            if contenders:
+                results[name] = contenders
+            for kind in peaks:
+                peaks[kind] += recipe_peaks[kind]
             notes += recipe_notes
     print_table(results, peaks, notes)
 

@@ -94,6 +94,11 @@ class Train(BaseModel):
     precision: Literal[PRECISIONS] = Field(
         "float32", description="the Keras dtype policy the model is built under; outputs "
                                "stay float32, and mixed_float16 scales the loss")
+    intra_op_threads: int | Literal["auto"] = Field(
+        "auto", ge=1, le=1024, description="threads TensorFlow splits one op across (process-"
+                                           "wide, before TensorFlow starts); auto: every core. "
+                                           "1 is faster for small recurrent steps "
+                                           "(kerazoo/training/threads.py)")
     deterministic: bool = Field(True, description="enforce deterministic TensorFlow ops")
     distribute: Literal[STRATEGIES] = Field(
         "none", description="mirrored: TensorFlow, one host's devices; data_parallel: JAX, "

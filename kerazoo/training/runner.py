@@ -44,6 +44,7 @@ from kerazoo.training.checkpoint import TrainingStateBackup, saved_epoch
 from kerazoo.training.determinism import seed_everything
 from kerazoo.training.guards import FailOnNonFiniteLoss
 from kerazoo.training.precision import dtype_policy
+from kerazoo.training.threads import apply_intra_op_threads
 
 # How much of each split `--smoke` keeps: enough for every metric to be defined.
 SMOKE_SIZES = {"train": 256, "validation": 64, "test": 64}
@@ -63,6 +64,7 @@ class Prepared:
     # Where the model and batches live (train.distribute); one device unless asked.
     replicas: distributed.Replicas = field(default_factory=distributed.Replicas)
     lr_finder: LRFinderResult | None = None  # the range test, when learning_rate is 'auto'
+    intra_op_threads: int | None = None  # in force while it trains (0: every core)
 
 
 @dataclass
@@ -235,12 +237,14 @@ def check_callbacks(callbacks: list[keras.callbacks.Callback], model: keras.Mode
 def prepare(recipe: Recipe, smoke: bool = False,
             replicas: distributed.Replicas | None = None) -> Prepared:
     """Everything before training; raises `KerazooError` naming the recipe key at fault."""
+    intra_op_threads = apply_intra_op_threads(recipe.train.intra_op_threads)  # before any op
     replicas = replicas or distributed.replicas_for(recipe.train.distribute)
     with replicas.scope():  # variables are created where the strategy places them; fit and
         # evaluate run outside (Keras keeps the strategy from compile, and a data-parallel
         # process has its distribution set for good)
         prepared = _prepare_in_scope(recipe, smoke)
     prepared.replicas = replicas
+    prepared.intra_op_threads = intra_op_threads
     return prepared
 
 
@@ -348,6 +352,8 @@ def run_tags(prepared: Prepared, smoke: bool) -> dict[str, str]:
         "kerazoo.backend": keras.backend.backend(),
         "kerazoo.seed": str(recipe.seed),
         "kerazoo.deterministic_ops": str(prepared.deterministic_ops).lower(),
+        "kerazoo.intra_op_threads": ("n/a" if prepared.intra_op_threads is None
+                                     else str(prepared.intra_op_threads or "all")),
         "kerazoo.smoke": str(smoke).lower(),
         **git_tags(),
     }
