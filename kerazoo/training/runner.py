@@ -156,7 +156,22 @@ def make_optimizer(train: Train, learning_rate: float) -> keras.optimizers.Optim
         raise KerazooError(f"train.optimizer_kwargs: {error}") from None
 
 
-def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> None:
+def whole_executions(requested: int, steps_per_epoch: int) -> int:
+    """The largest steps_per_execution up to `requested` that divides an epoch's steps.
+
+    Keras runs whole executions: at 4 a call and 5 steps an epoch it runs 8 steps an epoch,
+    takes the next epoch's batches from kerazoo's one-stream dataset (so epochs no longer
+    match their shuffles, which `--resume` relies on) and stops the last epoch short when the
+    stream runs out.
+    """
+    return max(count for count in range(1, min(requested, steps_per_epoch) + 1)
+               if steps_per_epoch % count == 0)
+
+
+def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float,
+                  steps_per_epoch: int | None = None) -> None:
+    """Compile as the recipe says; given the epoch's steps, steps_per_execution divides them
+    (`whole_executions`)."""
     info = model_info(recipe.model.name)
     loss = recipe.train.loss or info.loss
     if loss is None:
@@ -181,9 +196,11 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float) -> N
         optimizer = make_optimizer(recipe.train, learning_rate)
     except KerazooError as error:
         raise KerazooError(f"recipe {recipe.name!r}: {error}") from None
+    steps_per_execution = recipe.train.steps_per_execution
+    if steps_per_epoch is not None:
+        steps_per_execution = whole_executions(steps_per_execution, steps_per_epoch)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                  jit_compile=recipe.train.jit_compile,
-                  steps_per_execution=recipe.train.steps_per_execution)
+                  jit_compile=recipe.train.jit_compile, steps_per_execution=steps_per_execution)
 
 
 def compiled_metric_names(recipe: Recipe) -> list[str]:
@@ -275,11 +292,12 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
             raise _in_section(f"callbacks.{index}", recipe, error) from None
     check_callbacks(callbacks, model, recipe)
     learning_rate, lr_finder = recipe.train.learning_rate, None
-    compile_model(model, recipe, 1e-3 if learning_rate == "auto" else float(learning_rate))
+    steps = pipeline.steps_per_epoch(data.train, recipe.train.batch_size)
+    compile_model(model, recipe, 1e-3 if learning_rate == "auto" else float(learning_rate), steps)
     check_loss_fits(model, recipe, data)
     if learning_rate == "auto":
         lr_finder = find_recipe_learning_rate(model, recipe, data)
-        compile_model(model, recipe, lr_finder.suggestion)
+        compile_model(model, recipe, lr_finder.suggestion, steps)
     return Prepared(recipe, data, model, callbacks, deterministic_ops, lr_finder=lr_finder)
 
 
@@ -287,9 +305,9 @@ def find_recipe_learning_rate(model: keras.Model, recipe: Recipe,
                               data: DataSplits) -> LRFinderResult:
     """The LR range test with the recipe's optimizer on its training batches; the model's
     weights are unchanged afterwards."""
-    compile_model(model, recipe, 1e-7)  # the finder sets the rate at every step
     batch_size = recipe.train.batch_size
     steps = pipeline.steps_per_epoch(data.train, batch_size)
+    compile_model(model, recipe, 1e-7, steps)  # the finder sets the rate at every step
     epochs = -(-LR_FINDER_STEPS // steps)
     batches = pipeline.training_dataset(data.train, batch_size, recipe.seed, epochs,
                                         shuffle=recipe.train.shuffle)
@@ -352,6 +370,7 @@ def run_tags(prepared: Prepared, smoke: bool) -> dict[str, str]:
         "kerazoo.backend": keras.backend.backend(),
         "kerazoo.seed": str(recipe.seed),
         "kerazoo.deterministic_ops": str(prepared.deterministic_ops).lower(),
+        "kerazoo.steps_per_execution": str(prepared.model.steps_per_execution),
         "kerazoo.intra_op_threads": ("n/a" if prepared.intra_op_threads is None
                                      else str(prepared.intra_op_threads or "all")),
         "kerazoo.smoke": str(smoke).lower(),
