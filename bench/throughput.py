@@ -128,6 +128,12 @@ def matmul_peak(dtype: tf.DType, size: int, repeats: int = 5) -> float:
     return 10 * 2 * size**3 / best / 1e9
 
 
+def sequence_steps(data) -> int | None:
+    """The data's sequence length, for a one-input model that takes any length."""
+    x = data.train.x
+    return None if isinstance(x, tuple) or x.ndim < 2 else int(x.shape[1])
+
+
 def epochs_for(steps: int, steps_per_epoch: int) -> int:
     return max(1, math.ceil(steps / steps_per_epoch))
 
@@ -164,7 +170,7 @@ def kerazoo_contender(name, recipe_name, overrides, epochs, run, scratch,
                   FailOnNonFiniteLoss(), TrainingStateBackup(folder)]
         fit(prepared, safety, verbose=0)
 
-    return Contender(name, train_once, training_flops(model),
+    return Contender(name, train_once, training_flops(model, sequence_steps(data)),
                      epochs * len(data.train))
 
 
@@ -187,7 +193,8 @@ def keras_contender(config, recipe, data, epochs, spe) -> Contender:
                   epochs=epochs, validation_data=validation, shuffle=True, verbose=0)
 
     name = f"keras {config.replace('-spe', f' spe {steps}')}"
-    return Contender(name, train_once, training_flops(model), epochs * len(data.train))
+    return Contender(name, train_once, training_flops(model, sequence_steps(data)),
+                     epochs * len(data.train))
 
 
 def torch_contender(recipe, data, epochs) -> Contender:
@@ -239,7 +246,7 @@ def torch_contender(recipe, data, epochs) -> Contender:
         for _ in range(epochs):
             one_epoch()
 
-    return Contender("pytorch", train_once, training_flops(keras_model),
+    return Contender("pytorch", train_once, training_flops(keras_model, sequence_steps(data)),
                      epochs * len(data.train))
 
 
@@ -380,10 +387,13 @@ def print_table(results, peaks, notes) -> None:
         kerazoo = contenders[0]
         for contender in contenders:
             rate = statistics.median(contender.rates())
-            gflops = rate * contender.flops_per_example / 1e9
+            if contender.flops_per_example is None:  # a sequence length only the data knows
+                gflops_text, peak_text = "n/a", "n/a"
+            else:
+                gflops = rate * contender.flops_per_example / 1e9
+                gflops_text, peak_text = f"{gflops:.1f}", f"{100 * gflops / peak:.1f}"
             print(f"{name:<18} {contender.name:<40} {rate:>11.0f} "
-                  f"{ratio(kerazoo, contender):>12.2f} {gflops:>8.1f} "
-                  f"{100 * gflops / peak:>11.1f}")
+                  f"{ratio(kerazoo, contender):>12.2f} {gflops_text:>8} {peak_text:>11}")
         keras_runs = [c for c in contenders if c.name.startswith("keras")]
         if keras_runs:
             best = max(keras_runs, key=lambda c: statistics.median(c.rates()))
