@@ -5,8 +5,9 @@ independent ops side by side on its inter-op threads. A recurrent layer's step i
 small matmuls: split in two, each half waits for a thread on the other core to wake, and on a
 virtual machine that wake-up is slow (a round trip between the two cores of the development
 machine takes about 55 µs, 3 µs on one core). Run whole (1 thread an op), the chain stays on
-one core while the backward pass's independent matmuls still use the other: an epoch of
-lstm_text took 15 % less time, of char_rnn 16 % less (docs/benchmarks.md). Dense and
+one core while the backward pass's independent matmuls still use the other: 20 training
+steps of lstm_text's LSTM-256 took 15 % less time, of char_rnn's GRU-384 16 % less, and the
+whole lstm_text run 20 % less with the tf.data fix (docs/benchmarks.md). Dense and
 convolutional models want every core for each op, so `auto`, TensorFlow's default, stays
 the default.
 
