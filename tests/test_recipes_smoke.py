@@ -104,14 +104,23 @@ def assert_logged_model_loads_anywhere(recipe, result, fresh_python, tracking_ur
     assert report["kerazoo_modules"] == []
     assert report["model_class"].startswith("keras.")
     np.testing.assert_allclose(answers["keras"], expected, rtol=1e-5, atol=1e-6)
+    # pyfunc predicts in batches of its own; under a mixed policy (alexnet_shapes trains in
+    # bfloat16, 8 bits of mantissa) other batches round differently.
+    mixed = model.dtype_policy.compute_dtype != "float32"
+    tolerance = {"rtol": 1e-2, "atol": 1e-3} if mixed else {"rtol": 1e-5, "atol": 1e-6}
     if model_info(recipe.model.name).task == "classification":
         names = result.data.extras.get("class_names") or range(expected.shape[-1])
         names = [str(name) for name in names]
         assert answers["class_order"].tolist() == names
-        assert answers["labels"].tolist() == [names[i] for i in expected.argmax(axis=1)]
-        np.testing.assert_allclose(answers["probabilities"], expected, rtol=1e-5, atol=1e-6)
+        # Labels must agree wherever one class clearly wins: a smoke-trained model's near
+        # ties may flip with that rounding.
+        top_two = np.sort(expected, axis=1)[:, -2:]
+        clear = top_two[:, 1] - top_two[:, 0] > 10 * tolerance["atol"]
+        labels = np.asarray(answers["labels"].tolist())
+        assert labels[clear].tolist() == [names[i] for i in expected.argmax(axis=1)[clear]]
+        np.testing.assert_allclose(answers["probabilities"], expected, **tolerance)
     else:
-        np.testing.assert_allclose(answers["pyfunc"], expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(answers["pyfunc"], expected, **tolerance)
 
 
 def test_language_model_logs_bits_per_character_each_epoch(client):

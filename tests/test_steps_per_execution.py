@@ -29,3 +29,14 @@ def test_each_epoch_trains_its_own_steps_and_every_epoch_runs():
     fit(prepared, [count], verbose=0)
     assert at_epoch_ends == [steps, 2 * steps, 3 * steps]
     assert steps % prepared.model.steps_per_execution == 0
+
+
+def test_the_learning_rate_finder_still_steps_one_batch_at_a_time():
+    # The finder sets the rate before every step: at 16 a call it would set it once a call.
+    plain = prepare(load_recipe("mlp_digits", ["train.learning_rate=auto"], smoke=True),
+                    smoke=True).lr_finder
+    batched = prepare(load_recipe("mlp_digits", ["train.learning_rate=auto",
+                                                 "train.steps_per_execution=16"], smoke=True),
+                      smoke=True).lr_finder
+    assert 1e-5 < batched.suggestion < 1.0
+    assert batched.suggestion == pytest.approx(plain.suggestion, rel=1e-6)

@@ -16,7 +16,7 @@ import os
 import re
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -94,8 +94,8 @@ class Train(BaseModel):
     precision: Literal[PRECISIONS] = Field(
         "float32", description="the Keras dtype policy the model is built under; outputs "
                                "stay float32, and mixed_float16 scales the loss")
-    intra_op_threads: int | Literal["auto"] = Field(
-        "auto", ge=1, le=1024, description="threads TensorFlow splits one op across (process-"
+    intra_op_threads: Annotated[int, Field(ge=1, le=1024)] | Literal["auto"] = Field(
+        "auto", description="threads TensorFlow splits one op across (process-"
                                            "wide, before TensorFlow starts); auto: every core. "
                                            "1 is faster for small recurrent steps "
                                            "(kerazoo/training/threads.py)")

@@ -169,9 +169,10 @@ def whole_executions(requested: int, steps_per_epoch: int) -> int:
 
 
 def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float,
-                  steps_per_epoch: int | None = None) -> None:
+                  steps_per_epoch: int | None = None, one_step_a_call: bool = False) -> None:
     """Compile as the recipe says; given the epoch's steps, steps_per_execution divides them
-    (`whole_executions`)."""
+    (`whole_executions`). `one_step_a_call` for callbacks that must act before every step
+    (Keras calls batch hooks once a call)."""
     info = model_info(recipe.model.name)
     loss = recipe.train.loss or info.loss
     if loss is None:
@@ -196,7 +197,7 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float,
         optimizer = make_optimizer(recipe.train, learning_rate)
     except KerazooError as error:
         raise KerazooError(f"recipe {recipe.name!r}: {error}") from None
-    steps_per_execution = recipe.train.steps_per_execution
+    steps_per_execution = 1 if one_step_a_call else recipe.train.steps_per_execution
     if steps_per_epoch is not None:
         steps_per_execution = whole_executions(steps_per_execution, steps_per_epoch)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
@@ -307,7 +308,8 @@ def find_recipe_learning_rate(model: keras.Model, recipe: Recipe,
     weights are unchanged afterwards."""
     batch_size = recipe.train.batch_size
     steps = pipeline.steps_per_epoch(data.train, batch_size)
-    compile_model(model, recipe, 1e-7, steps)  # the finder sets the rate at every step
+    compile_model(model, recipe, 1e-7, one_step_a_call=True)  # the finder sets the rate
+    # before every step
     epochs = -(-LR_FINDER_STEPS // steps)
     batches = pipeline.training_dataset(data.train, batch_size, recipe.seed, epochs,
                                         shuffle=recipe.train.shuffle)
