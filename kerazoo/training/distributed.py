@@ -46,9 +46,13 @@ class Replicas:
         """Build and compile inside it, so variables are placed on every replica."""
         return contextlib.nullcontext()
 
+    def steps_per_epoch(self, size: int, batch_size: int) -> int:
+        """The steps `fit` takes in one epoch of `size` training rows."""
+        return -(-size // batch_size)
+
     def training_data(self, dataset, size: int, batch_size: int) -> tuple[Any, int]:
         """This process's share of the training stream, and the steps in one epoch."""
-        return dataset, -(-size // batch_size)
+        return dataset, self.steps_per_epoch(size, batch_size)
 
     def evaluation_data(self, dataset):
         return dataset
@@ -115,9 +119,6 @@ class DataParallel(Replicas):
             raise KerazooError(f"train.batch_size must be a multiple of the {self.num_devices} "
                                f"devices that data_parallel trains on. Received: "
                                f"train.batch_size={batch_size}")
-        remainder = size % batch_size
-        steps = size // batch_size + (1 if remainder and remainder % self.num_devices == 0
-                                      else 0)
         devices, processes, rank = self.num_devices, self.num_processes, self.process_id
 
         def even(features, targets):
@@ -128,7 +129,13 @@ class DataParallel(Replicas):
             return tf.nest.map_structure(lambda tensor: tensor[rank * rows:(rank + 1) * rows],
                                          (features, targets))
 
-        return dataset.filter(even).map(mine), steps
+        return dataset.filter(even).map(mine), self.steps_per_epoch(size, batch_size)
+
+    def steps_per_epoch(self, size: int, batch_size: int) -> int:
+        """Whole batches, and the last one only if it splits evenly over the devices."""
+        remainder = size % batch_size
+        return size // batch_size + (1 if remainder and remainder % self.num_devices == 0
+                                     else 0)
 
     def evaluation_data(self, dataset):
         """Every device evaluates the whole batch: metrics are means, so duplicating every

@@ -260,13 +260,14 @@ def prepare(recipe: Recipe, smoke: bool = False,
     with replicas.scope():  # variables are created where the strategy places them; fit and
         # evaluate run outside (Keras keeps the strategy from compile, and a data-parallel
         # process has its distribution set for good)
-        prepared = _prepare_in_scope(recipe, smoke)
+        prepared = _prepare_in_scope(recipe, smoke, replicas)
     prepared.replicas = replicas
     prepared.intra_op_threads = intra_op_threads
     return prepared
 
 
-def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
+def _prepare_in_scope(recipe: Recipe, smoke: bool,
+                      replicas: distributed.Replicas) -> Prepared:
     deterministic_ops = seed_everything(recipe.seed, recipe.train.deterministic)
     try:
         data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
@@ -293,7 +294,7 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool) -> Prepared:
             raise _in_section(f"callbacks.{index}", recipe, error) from None
     check_callbacks(callbacks, model, recipe)
     learning_rate, lr_finder = recipe.train.learning_rate, None
-    steps = pipeline.steps_per_epoch(data.train, recipe.train.batch_size)
+    steps = replicas.steps_per_epoch(len(data.train), recipe.train.batch_size)  # as fit's
     compile_model(model, recipe, 1e-3 if learning_rate == "auto" else float(learning_rate), steps)
     check_loss_fits(model, recipe, data)
     if learning_rate == "auto":
