@@ -40,3 +40,30 @@ def test_the_learning_rate_finder_still_steps_one_batch_at_a_time():
                       smoke=True).lr_finder
     assert 1e-5 < batched.suggestion < 1.0
     assert batched.suggestion == pytest.approx(plain.suggestion, rel=1e-6)
+
+
+def test_a_per_batch_schedule_keeps_one_step_a_call_and_sets_every_step():
+    # Keras calls batch hooks once a call: 1cycle at 16 a call would move in stairs.
+    recipe = load_recipe("mlp_onecycle", ["train.epochs=2", "train.steps_per_execution=16"],
+                         smoke=True)
+    prepared = prepare(recipe, smoke=True)
+    assert prepared.model.steps_per_execution == 1
+    rates = []
+    record = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda batch, logs: rates.append(
+        float(keras.ops.convert_to_numpy(prepared.model.optimizer.learning_rate))))
+    fit(prepared, [record], verbose=0)
+    steps = pipeline.steps_per_epoch(prepared.data.train, recipe.train.batch_size)
+    assert len(rates) == 2 * steps
+    assert len(set(rates)) == len(rates)  # a new rate before every step
+
+
+@pytest.mark.parametrize(("callback", "one_step"), [
+    ({"name": "cosine_restarts", "per": "epoch"}, False),
+    ({"name": "cosine_restarts", "per": "batch"}, True),
+    ({"name": "early_stopping", "patience": 2}, False),
+    ({"name": "terminate_on_nan"}, True),  # a batch hook of its own
+])
+def test_only_callbacks_that_act_on_batches_hold_the_count_at_one(callback, one_step):
+    overrides = ["train.steps_per_execution=16", f"callbacks=[{callback}]"]
+    prepared = prepare(load_recipe("mlp_digits", overrides, smoke=True), smoke=True)
+    assert (prepared.model.steps_per_execution == 1) == one_step

@@ -60,6 +60,11 @@ class ScheduledValues(keras.callbacks.Callback):
     def release(self) -> None:
         """Undo what `targets` set up (called at the end of training)."""
 
+    @property
+    def acts_every_batch(self) -> bool:
+        """Per-batch schedules need one step per compiled call (the runner reads this)."""
+        return self.per == "batch"
+
     # -- steps ---------------------------------------------------------------------------------
 
     def total_steps(self) -> int | None:

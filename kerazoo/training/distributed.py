@@ -36,6 +36,7 @@ class Replicas:
     process_id = 0
     num_processes = 1
     num_devices = 1
+    one_step_a_call = False  # whether Keras must run one batch per compiled call here
 
     @property
     def is_chief(self) -> bool:
@@ -69,6 +70,10 @@ class Mirrored(Replicas):
     CPU in two with `tf.config.set_logical_device_configuration`)."""
 
     name = "mirrored"
+    # Keras' multi-step loop (steps_per_execution > 1) branches on the distributed iterator
+    # inside the replica context, which fails under MirroredStrategy with "You must feed a
+    # value for placeholder tensor" (keras-team/keras#19246): one batch a call here.
+    one_step_a_call = True
 
     def __init__(self):
         import tensorflow as tf

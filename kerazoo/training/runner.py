@@ -171,8 +171,8 @@ def whole_executions(requested: int, steps_per_epoch: int) -> int:
 def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float,
                   steps_per_epoch: int | None = None, one_step_a_call: bool = False) -> None:
     """Compile as the recipe says; given the epoch's steps, steps_per_execution divides them
-    (`whole_executions`). `one_step_a_call` for callbacks that must act before every step
-    (Keras calls batch hooks once a call)."""
+    (`whole_executions`). `one_step_a_call` where something must see every step (Keras calls
+    batch hooks once a call) or Keras cannot run several in one call (MirroredStrategy)."""
     info = model_info(recipe.model.name)
     loss = recipe.train.loss or info.loss
     if loss is None:
@@ -232,6 +232,21 @@ def check_loss_fits(model: keras.Model, recipe: Recipe, data: DataSplits) -> Non
             f"fit model {recipe.model.name!r} (outputs {model.output_shape}) and data "
             f"{recipe.data.name!r} (targets {y.shape[1:]} {y.dtype}): "
             f"{type(error).__name__}: {message[:200]}") from None
+
+
+BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+
+
+def acts_every_batch(callback: keras.callbacks.Callback) -> bool:
+    """Whether a recipe's callback must run before or after every training step. Keras calls
+    batch hooks once per compiled call, so such a callback keeps steps_per_execution at 1.
+    A callback can say so itself (`acts_every_batch`, e.g. a schedule that is per epoch);
+    otherwise any batch hook it overrides counts."""
+    declared = getattr(callback, "acts_every_batch", None)
+    if declared is not None:
+        return bool(declared)
+    return any(getattr(type(callback), hook) is not getattr(keras.callbacks.Callback, hook)
+               for hook in BATCH_HOOKS)
 
 
 def check_callbacks(callbacks: list[keras.callbacks.Callback], model: keras.Model,
@@ -295,11 +310,13 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool,
     check_callbacks(callbacks, model, recipe)
     learning_rate, lr_finder = recipe.train.learning_rate, None
     steps = replicas.steps_per_epoch(len(data.train), recipe.train.batch_size)  # as fit's
-    compile_model(model, recipe, 1e-3 if learning_rate == "auto" else float(learning_rate), steps)
+    one_step = replicas.one_step_a_call or any(map(acts_every_batch, callbacks))
+    compile_model(model, recipe, 1e-3 if learning_rate == "auto" else float(learning_rate), steps,
+                  one_step)
     check_loss_fits(model, recipe, data)
     if learning_rate == "auto":
         lr_finder = find_recipe_learning_rate(model, recipe, data)
-        compile_model(model, recipe, lr_finder.suggestion, steps)
+        compile_model(model, recipe, lr_finder.suggestion, steps, one_step)
     return Prepared(recipe, data, model, callbacks, deterministic_ops, lr_finder=lr_finder)
 
 
