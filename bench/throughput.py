@@ -155,12 +155,13 @@ def kerazoo_contender(name, recipe_name, overrides, epochs, run, scratch,
     prepared = prepare(recipe, smoke=smoke)
     model, data, train = prepared.model, prepared.data, recipe.train
     spe = train.steps_per_execution
-    # Warm-up: traces the train and test functions the timed fits reuse.
+    # Warm-up: traces the train and test functions the timed fits reuse, with the recipe's
+    # callbacks (a momentum schedule keeps the step it traces for the next fit).
     head = warm_up_subset(data.train, train.batch_size, 2 * spe)
     model.fit(pipeline.training_dataset(head, train.batch_size, recipe.seed, 1),
               steps_per_epoch=pipeline.steps_per_epoch(head, train.batch_size),
               validation_data=pipeline.evaluation_dataset(data.validation, train.batch_size),
-              verbose=0)
+              callbacks=prepared.callbacks, verbose=0)
     task = model_info(recipe.model.name).task
 
     def train_once():

@@ -80,6 +80,28 @@ def test_momentum_schedule_drives_sgd_velocity():
     keras.optimizers.SGD.from_config(model.optimizer.get_config())
 
 
+def test_a_second_fit_schedules_momentum_again_from_the_step_kept_on_tensorflow():
+    model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
+    momenta = [0.9, 0.0, 0.5]
+    recorder = BatchRecorder()
+
+    def schedule():
+        return LRScheduler(lambda step: 0.1, per="batch", momentum=lambda step: momenta[step % 3])
+
+    fit(model, [schedule(), recorder])
+    first_step = model.train_function
+    fit(model, [schedule(), recorder])
+    velocity, position, expected = 0.0, 0.0, []
+    for step in [*range(STEPS * EPOCHS)] * 2:  # each fit counts its steps from 0
+        velocity = momenta[step % 3] * velocity + 0.1
+        position += velocity
+        expected.append(position)
+    assert recorder.weights == pytest.approx(expected, rel=1e-5)
+    assert isinstance(model.optimizer.momentum, float)
+    if keras.backend.backend() == "tensorflow":  # the second fit traced nothing new
+        assert model.train_function is first_step
+
+
 def test_one_cycle_drives_adam_beta_1_and_logs_it():
     model = constant_gradient_model(keras.optimizers.Adam(1e-3))
     recorder = fit(model, [OneCycle(max_lr=0.01)])

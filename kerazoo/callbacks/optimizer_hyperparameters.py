@@ -7,6 +7,13 @@ when it is traced; the learning rate is the only one kept in a variable. For one
 the variable, and at the end puts the last value back as a float, so the optimizer's config
 and saved files are the usual ones afterwards.
 
+On TensorFlow the step that reads the variable is kept after `fit` (the variable then holds
+the float's value, as Keras' own step holds a float it baked in), and the next `fit` of the
+same compiled model swaps the same variable back in without tracing again. A retrace costs
+about 0.3 s for a small MLP: a second `fit` would otherwise pay it each time (a benchmark's
+timed fits did). JAX's step takes the optimizer's state as an argument, so there the variable
+leaves that state and the next fit traces anew.
+
 Known limit: a full-model checkpoint written *during* such a fit stores the hyperparameter
 as a tensor; Adam-family optimizers load it, SGD and RMSprop reject a non-float momentum.
 Save weights only (`ModelCheckpoint(save_weights_only=True)`) while scheduling momentum.
@@ -15,6 +22,8 @@ Save weights only (`ModelCheckpoint(save_weights_only=True)`) while scheduling m
 from __future__ import annotations
 
 import operator
+import weakref
+from dataclasses import dataclass
 
 import keras
 import numpy
@@ -105,6 +114,20 @@ def momentum_attribute(optimizer) -> str:
         "(cycle_momentum=False)")
 
 
+@dataclass
+class _KeptStep:
+    """A model's step traced to read hyperparameter variables, kept past the fit's end."""
+    train_function: object
+    variables: dict[str, HyperparameterVariable]
+
+
+_kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> _KeptStep
+
+
+def _keeps_steps() -> bool:
+    return keras.backend.backend() == "tensorflow"
+
+
 class HyperparameterSwap:
     """Float hyperparameters of one model's optimizer held in variables for one `fit`."""
 
@@ -122,13 +145,20 @@ class HyperparameterSwap:
         if isinstance(current, HyperparameterVariable):  # another callback swapped it
             return current
         value = current if current is not None else initial
-        variable = HyperparameterVariable(value, name=name)
+        kept = _kept.get(self.model)
+        reuse = (kept is not None and kept.train_function is self.model.train_function
+                 and name in kept.variables)  # not recompiled since: the kept step is current
+        if reuse:
+            variable = kept.variables[name]
+            variable.assign(float(value))  # the float may have been changed between fits
+        else:
+            variable = HyperparameterVariable(value, name=name)
         self._swapped[name] = variable
         # Assigning a variable to an optimizer attribute also tracks it as optimizer state,
         # which JAX's pure step needs (see fit_state); `restore` untracks it.
         keras_internals.hold_hyperparameter_in_variable(self.optimizer, name, variable)
-        # The step traced so far baked the float in; trace anew with the variable.
-        self.model.make_train_function(force=True)
+        if not reuse:  # the step traced so far baked the float in; trace anew with the variable
+            self.model.make_train_function(force=True)
         return variable
 
     def restore(self) -> None:
@@ -137,5 +167,17 @@ class HyperparameterSwap:
             setattr(self.optimizer, name, float(keras.ops.convert_to_numpy(variable)))
             keras_internals.untrack_variable(self.optimizer, variable)
         if self._swapped:
-            self.model.train_function = None  # the next fit traces with the floats
+            self._keep_or_drop_step()
         self._swapped = {}
+
+    def _keep_or_drop_step(self) -> None:
+        """TensorFlow: the step goes on reading the variables, which now hold the floats'
+        values; kept for the next swap. JAX: the next fit traces with the floats."""
+        if not _keeps_steps():
+            self.model.train_function = None
+            return
+        step = self.model.train_function
+        kept = _kept.get(self.model)
+        if kept is None or kept.train_function is not step:  # another callback may have
+            kept = _kept[self.model] = _KeptStep(step, {})  # kept this step already
+        kept.variables.update(self._swapped)
