@@ -154,7 +154,7 @@ def kerazoo_contender(name, recipe_name, overrides, epochs, run, scratch,
     recipe = load_recipe(recipe_name, [*overrides, f"train.epochs={epochs}"], smoke=smoke)
     prepared = prepare(recipe, smoke=smoke)
     model, data, train = prepared.model, prepared.data, recipe.train
-    spe = train.steps_per_execution
+    spe = model.steps_per_execution  # the count in force ("epoch" resolved)
     # Warm-up: traces the train and test functions the timed fits reuse, with the recipe's
     # callbacks (a momentum schedule keeps the step it traces for the next fit).
     head = warm_up_subset(data.train, train.batch_size, 2 * spe)

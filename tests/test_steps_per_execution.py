@@ -67,3 +67,12 @@ def test_only_callbacks_that_act_on_batches_hold_the_count_at_one(callback, one_
     overrides = ["train.steps_per_execution=16", f"callbacks=[{callback}]"]
     prepared = prepare(load_recipe("mlp_digits", overrides, smoke=True), smoke=True)
     assert (prepared.model.steps_per_execution == 1) == one_step
+
+
+def test_epoch_runs_each_epoch_in_one_call_and_follows_the_data_size():
+    for smoke, overrides in [(True, []), (False, ["data.test_fraction=0.5"])]:
+        recipe = load_recipe("mlp_digits", ["train.steps_per_execution=epoch", *overrides],
+                             smoke=smoke)
+        prepared = prepare(recipe, smoke=smoke)
+        steps = pipeline.steps_per_epoch(prepared.data.train, recipe.train.batch_size)
+        assert prepared.model.steps_per_execution == steps

@@ -88,9 +88,10 @@ class Train(BaseModel):
     metrics: list[str] | None = Field(None, description="default: the model's task default")
     shuffle: bool = True
     jit_compile: bool | Literal["auto"] = "auto"
-    steps_per_execution: int = Field(
-        1, ge=1, le=INT32_MAX, description="batches per compiled call (Keras' compile "
-                                           "argument): fewer Python round trips per epoch")
+    steps_per_execution: Annotated[int, Field(ge=1, le=INT32_MAX)] | Literal["epoch"] = Field(
+        1, description="batches per compiled call (Keras' compile argument): fewer Python "
+                       "round trips per epoch; epoch: one call an epoch. The count in force "
+                       "divides the epoch's steps, and is 1 under a per-batch callback")
     precision: Literal[PRECISIONS] = Field(
         "float32", description="the Keras dtype policy the model is built under; outputs "
                                "stay float32, and mixed_float16 scales the loss")

@@ -197,7 +197,10 @@ def compile_model(model: keras.Model, recipe: Recipe, learning_rate: float,
         optimizer = make_optimizer(recipe.train, learning_rate)
     except KerazooError as error:
         raise KerazooError(f"recipe {recipe.name!r}: {error}") from None
-    steps_per_execution = 1 if one_step_a_call else recipe.train.steps_per_execution
+    requested = recipe.train.steps_per_execution
+    if requested == "epoch":
+        requested = steps_per_epoch or 1
+    steps_per_execution = 1 if one_step_a_call else requested
     if steps_per_epoch is not None:
         steps_per_execution = whole_executions(steps_per_execution, steps_per_epoch)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
