@@ -123,6 +123,9 @@ def translate(model: keras.Model) -> nn.Sequential:
     for layer in model.layers:
         if type(layer).__name__ == "InputLayer":
             continue
+        if isinstance(layer.input, list | tuple):  # gru_classifier's GRU reads its mask
+            raise Untranslatable(f"layer {layer.name!r} reads {len(layer.input)} tensors "
+                                 "(a padding mask, a branch); a chain of layers is translated")
         if layer.input is not previous:
             raise Untranslatable(f"layer {layer.name!r} does not read the layer before it")
         modules += _layer(layer)
