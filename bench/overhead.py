@@ -45,8 +45,10 @@ def bare_keras(recipe, directory: Path, same_pipeline: bool) -> None:
     keras.utils.set_random_seed(recipe.seed)
     data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
     model = build_model(recipe.model, data.model_hints)
-    compile_model(model, recipe, recipe.train.learning_rate)
     batch_size, epochs = recipe.train.batch_size, recipe.train.epochs
+    # as the runner compiles it (steps_per_execution: epoch needs the epoch's steps)
+    compile_model(model, recipe, recipe.train.learning_rate,
+                  pipeline.steps_per_epoch(data.train, batch_size))
     if same_pipeline:
         model.fit(pipeline.training_dataset(data.train, batch_size, recipe.seed, epochs),
                   steps_per_epoch=pipeline.steps_per_epoch(data.train, batch_size),

@@ -77,3 +77,12 @@ def hold_hyperparameter_in_variable(optimizer: keras.optimizers.Optimizer, name:
     attribute tracks it as optimizer state (`Optimizer.__setattr__`), and `update_step`
     reads the attribute each time the step is traced (so a retrace reads the variable)."""
     setattr(optimizer, name, variable)
+
+
+def compile_token(model: keras.Model) -> tuple:
+    """Objects each `compile` of `model` makes anew: the same objects (by identity) mean it
+    was not compiled again in between.
+
+    Reliance: `Trainer.compile` sets a new `_loss_tracker` metric on every call (and the
+    optimizer it is given)."""
+    return (model.optimizer, model._loss_tracker)

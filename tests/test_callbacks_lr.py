@@ -3,7 +3,9 @@ actually used are read back from weights whose trajectory has a closed form."""
 
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 
 import keras
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 
 from kerazoo import schedules
 from kerazoo.callbacks import CosineRestarts, CyclicLR, LRScheduler, OneCycle
+from kerazoo.callbacks.optimizer_hyperparameters import KEPT_STEP
 from kerazoo.errors import KerazooError
 from tests.callback_helpers import (
     BatchRecorder,
@@ -89,7 +92,7 @@ def test_a_second_fit_schedules_momentum_again_from_the_step_kept_on_tensorflow(
         return LRScheduler(lambda step: 0.1, per="batch", momentum=lambda step: momenta[step % 3])
 
     fit(model, [schedule(), recorder])
-    first_step = model.train_function
+    kept = getattr(model, KEPT_STEP, None)
     fit(model, [schedule(), recorder])
     velocity, position, expected = 0.0, 0.0, []
     for step in [*range(STEPS * EPOCHS)] * 2:  # each fit counts its steps from 0
@@ -99,7 +102,39 @@ def test_a_second_fit_schedules_momentum_again_from_the_step_kept_on_tensorflow(
     assert recorder.weights == pytest.approx(expected, rel=1e-5)
     assert isinstance(model.optimizer.momentum, float)
     if keras.backend.backend() == "tensorflow":  # the second fit traced nothing new
-        assert model.train_function is first_step
+        assert getattr(model, KEPT_STEP) is kept and kept is not None
+
+
+def test_a_plain_fit_between_two_scheduled_ones_changes_nothing_the_schedule_sets():
+    # The plain fit traces its own step (momentum a float) for inputs with sample weights;
+    # the scheduled fit after it must still read its schedule for those inputs.
+    x, y = ones_data()
+    weights = np.ones(len(x), "float32")
+    momenta = [0.9, 0.0, 0.5]
+
+    def train(between: bool) -> float:
+        model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
+        fit(model, [LRScheduler(lambda step: 0.1, per="batch",
+                                momentum=lambda step: momenta[step % 3])])
+        if between:
+            model.fit(x, y, batch_size=2, epochs=1, sample_weight=weights, verbose=0)
+        else:  # the same steps, at the momentum that plain fit would use
+            model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+        model.fit(x, y, batch_size=2, epochs=1, sample_weight=weights, verbose=0,
+                  callbacks=[LRScheduler(lambda step: 0.1, per="batch",
+                                         momentum=lambda step: momenta[step % 3])])
+        return weight(model)
+
+    assert train(between=True) == pytest.approx(train(between=False), rel=1e-6)
+
+
+def test_a_model_that_ran_a_scheduled_fit_is_freed_with_it():
+    model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
+    fit(model, [OneCycle(max_lr=0.1)], epochs=1)
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
 
 
 def test_one_cycle_drives_adam_beta_1_and_logs_it():

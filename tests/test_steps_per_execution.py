@@ -76,3 +76,15 @@ def test_epoch_runs_each_epoch_in_one_call_and_follows_the_data_size():
         prepared = prepare(recipe, smoke=smoke)
         steps = pipeline.steps_per_epoch(prepared.data.train, recipe.train.batch_size)
         assert prepared.model.steps_per_execution == steps
+
+
+def test_a_batch_callback_given_to_fit_is_compiled_for_too():
+    recipe = load_recipe("mlp_digits", ["train.epochs=2"], smoke=True)  # epoch a call
+    seen = []
+    every_batch = keras.callbacks.LambdaCallback(
+        on_train_batch_begin=lambda batch, logs: seen.append(batch))
+    prepared = prepare(recipe, smoke=True, extra_callbacks=[every_batch])
+    fit(prepared, [every_batch], verbose=0)
+    steps = pipeline.steps_per_epoch(prepared.data.train, recipe.train.batch_size)
+    assert prepared.model.steps_per_execution == 1
+    assert seen == [*range(steps)] * 2

@@ -7,12 +7,12 @@ when it is traced; the learning rate is the only one kept in a variable. For one
 the variable, and at the end puts the last value back as a float, so the optimizer's config
 and saved files are the usual ones afterwards.
 
-On TensorFlow the step that reads the variable is kept after `fit` (the variable then holds
-the float's value, as Keras' own step holds a float it baked in), and the next `fit` of the
-same compiled model swaps the same variable back in without tracing again. A retrace costs
+On TensorFlow the step traced to read the variables is kept on the model (not in use: a plain
+`fit` in between traces with the floats), and the next scheduled `fit` of the same compiled
+model swaps the same variables and that step back in without tracing again. A retrace costs
 about 0.3 s for a small MLP: a second `fit` would otherwise pay it each time (a benchmark's
-timed fits did). JAX's step takes the optimizer's state as an argument, so there the variable
-leaves that state and the next fit traces anew.
+timed fits did). A new `compile`, or a hyperparameter the kept step does not read, makes a
+new step. JAX's step takes the optimizer's state as an argument, so there nothing is kept.
 
 Known limit: a full-model checkpoint written *during* such a fit stores the hyperparameter
 as a tensor; Adam-family optimizers load it, SGD and RMSprop reject a non-float momentum.
@@ -22,7 +22,6 @@ Save weights only (`ModelCheckpoint(save_weights_only=True)`) while scheduling m
 from __future__ import annotations
 
 import operator
-import weakref
 from dataclasses import dataclass
 
 import keras
@@ -116,16 +115,13 @@ def momentum_attribute(optimizer) -> str:
 
 @dataclass
 class _KeptStep:
-    """A model's step traced to read hyperparameter variables, kept past the fit's end."""
+    """A step traced to read hyperparameter variables, kept on its model between fits."""
+    compiled: tuple  # keras_internals.compile_token when it was made
     train_function: object
     variables: dict[str, HyperparameterVariable]
 
 
-_kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> _KeptStep
-
-
-def _keeps_steps() -> bool:
-    return keras.backend.backend() == "tensorflow"
+KEPT_STEP = "_kerazoo_kept_step"  # the model's attribute: the step lives and dies with it
 
 
 class HyperparameterSwap:
@@ -145,10 +141,8 @@ class HyperparameterSwap:
         if isinstance(current, HyperparameterVariable):  # another callback swapped it
             return current
         value = current if current is not None else initial
-        kept = _kept.get(self.model)
-        reuse = (kept is not None and kept.train_function is self.model.train_function
-                 and name in kept.variables)  # not recompiled since: the kept step is current
-        if reuse:
+        kept = self._kept_step()
+        if kept is not None and name in kept.variables:
             variable = kept.variables[name]
             variable.assign(float(value))  # the float may have been changed between fits
         else:
@@ -157,9 +151,32 @@ class HyperparameterSwap:
         # Assigning a variable to an optimizer attribute also tracks it as optimizer state,
         # which JAX's pure step needs (see fit_state); `restore` untracks it.
         keras_internals.hold_hyperparameter_in_variable(self.optimizer, name, variable)
-        if not reuse:  # the step traced so far baked the float in; trace anew with the variable
+        if kept is not None and name in kept.variables:
+            self.model.train_function = kept.train_function  # it reads this variable
+        else:  # the step traced so far baked the float in: a new one, traced at its first
+            # call, after every swap of this fit, so it reads all their variables
             self.model.make_train_function(force=True)
+            self._keep_step()
         return variable
+
+    def _kept_step(self) -> _KeptStep | None:
+        """The step kept by an earlier fit, if the model was not compiled again since."""
+        kept = getattr(self.model, KEPT_STEP, None)
+        if kept is None or not all(
+                now is then for now, then in zip(keras_internals.compile_token(self.model),
+                                                 kept.compiled, strict=True)):
+            return None
+        return kept
+
+    def _keep_step(self) -> None:
+        """TensorFlow: remember the new step and the variables it will read, for the next
+        fit. JAX: nothing to keep (its step takes the optimizer's state as an argument)."""
+        if keras.backend.backend() != "tensorflow":
+            return
+        swapped = {name: value for name, value in vars(self.optimizer).items()
+                   if isinstance(value, HyperparameterVariable)}
+        setattr(self.model, KEPT_STEP, _KeptStep(keras_internals.compile_token(self.model),
+                                                 self.model.train_function, swapped))
 
     def restore(self) -> None:
         """Put floats back (the last values reached), so configs and saving are unchanged."""
@@ -167,17 +184,6 @@ class HyperparameterSwap:
             setattr(self.optimizer, name, float(keras.ops.convert_to_numpy(variable)))
             keras_internals.untrack_variable(self.optimizer, variable)
         if self._swapped:
-            self._keep_or_drop_step()
+            self.model.train_function = None  # the next fit traces with the floats, or
+            # swaps the kept step back in with its variables
         self._swapped = {}
-
-    def _keep_or_drop_step(self) -> None:
-        """TensorFlow: the step goes on reading the variables, which now hold the floats'
-        values; kept for the next swap. JAX: the next fit traces with the floats."""
-        if not _keeps_steps():
-            self.model.train_function = None
-            return
-        step = self.model.train_function
-        kept = _kept.get(self.model)
-        if kept is None or kept.train_function is not step:  # another callback may have
-            kept = _kept[self.model] = _KeptStep(step, {})  # kept this step already
-        kept.variables.update(self._swapped)

@@ -248,8 +248,9 @@ def acts_every_batch(callback: keras.callbacks.Callback) -> bool:
     declared = getattr(callback, "acts_every_batch", None)
     if declared is not None:
         return bool(declared)
-    return any(getattr(type(callback), hook) is not getattr(keras.callbacks.Callback, hook)
-               for hook in BATCH_HOOKS)
+    return any(getattr(getattr(callback, hook), "__func__", getattr(callback, hook))
+               is not getattr(keras.callbacks.Callback, hook)  # an override, or a function
+               for hook in BATCH_HOOKS)  # set on the instance (LambdaCallback)
 
 
 def check_callbacks(callbacks: list[keras.callbacks.Callback], model: keras.Model,
@@ -271,21 +272,23 @@ def check_callbacks(callbacks: list[keras.callbacks.Callback], model: keras.Mode
 
 
 def prepare(recipe: Recipe, smoke: bool = False,
-            replicas: distributed.Replicas | None = None) -> Prepared:
-    """Everything before training; raises `KerazooError` naming the recipe key at fault."""
+            replicas: distributed.Replicas | None = None,
+            extra_callbacks: Sequence[keras.callbacks.Callback] = ()) -> Prepared:
+    """Everything before training; raises `KerazooError` naming the recipe key at fault.
+    `extra_callbacks` are those `fit` will add: one acting on every batch is compiled for."""
     intra_op_threads = apply_intra_op_threads(recipe.train.intra_op_threads)  # before any op
     replicas = replicas or distributed.replicas_for(recipe.train.distribute)
     with replicas.scope():  # variables are created where the strategy places them; fit and
         # evaluate run outside (Keras keeps the strategy from compile, and a data-parallel
         # process has its distribution set for good)
-        prepared = _prepare_in_scope(recipe, smoke, replicas)
+        prepared = _prepare_in_scope(recipe, smoke, replicas, extra_callbacks)
     prepared.replicas = replicas
     prepared.intra_op_threads = intra_op_threads
     return prepared
 
 
-def _prepare_in_scope(recipe: Recipe, smoke: bool,
-                      replicas: distributed.Replicas) -> Prepared:
+def _prepare_in_scope(recipe: Recipe, smoke: bool, replicas: distributed.Replicas,
+                      extra_callbacks: Sequence[keras.callbacks.Callback]) -> Prepared:
     deterministic_ops = seed_everything(recipe.seed, recipe.train.deterministic)
     try:
         data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
@@ -313,7 +316,8 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool,
     check_callbacks(callbacks, model, recipe)
     learning_rate, lr_finder = recipe.train.learning_rate, None
     steps = replicas.steps_per_epoch(len(data.train), recipe.train.batch_size)  # as fit's
-    one_step = replicas.one_step_a_call or any(map(acts_every_batch, callbacks))
+    one_step = replicas.one_step_a_call or any(map(acts_every_batch,
+                                                   [*callbacks, *extra_callbacks]))
     compile_model(model, recipe, 1e-3 if learning_rate == "auto" else float(learning_rate), steps,
                   one_step)
     check_loss_fits(model, recipe, data)
@@ -629,7 +633,8 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
 
     With `resume_run_id`, continue that interrupted run from its last completed epoch: same
     MLflow run, history continued without duplicated or missing steps. `extra_callbacks` run
-    before the tracking callback (a sweep's pruning callback); `parent_run_id` nests the run
+    before the tracking callback (a sweep's pruning callback; one with a batch hook keeps one
+    batch a compiled call, see `acts_every_batch`); `parent_run_id` nests the run
     under another (a sweep's trials under the sweep). With several processes only rank 0
     logs; the others return `run_id=None`.
 
@@ -637,7 +642,7 @@ def run_recipe(recipe: Recipe, *, smoke: bool = False, tracking_uri: str | None 
     `register` is false, it is a smoke run, or it is nested (a sweep's trial).
     """
     plan = plan_run(recipe, smoke, tracking_uri, resume_run_id)
-    prepared = prepare(recipe, smoke, plan.replicas)
+    prepared = prepare(recipe, smoke, plan.replicas, extra_callbacks)
     # Started now (a recipe that fails to prepare never needs it), the figure helper's
     # imports overlap the first epoch.
     painter = shared_painter() if plan.is_chief else Painter(helper=False)
