@@ -65,7 +65,6 @@ def test_optimizer_setattr_tracks_a_hyperparameter_variable_the_traced_step_read
     assert not any(variable is momentum for variable in model.optimizer.variables)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_trainer_compile_makes_a_new_loss_tracker_each_call():
     model = constant_gradient_model(keras.optimizers.SGD(0.1))
     first = keras_internals.compile_token(model)
@@ -76,6 +75,7 @@ def test_trainer_compile_makes_a_new_loss_tracker_each_call():
     assert again[0] is first[0] and again[1] is not first[1]
 
 
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_jax_trainer_jax_state_sync_writes_the_carried_state_back():
     script = textwrap.dedent("""
         import keras, numpy as np
