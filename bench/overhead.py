@@ -46,12 +46,12 @@ def bare_keras(recipe, directory: Path, same_pipeline: bool) -> None:
     data = load_data(recipe.data.name, seed=recipe.seed, **recipe.data.kwargs)
     model = build_model(recipe.model, data.model_hints)
     batch_size, epochs = recipe.train.batch_size, recipe.train.epochs
+    steps = pipeline.steps_per_epoch(data.train, batch_size)
     # as the runner compiles it (steps_per_execution: epoch needs the epoch's steps)
-    compile_model(model, recipe, recipe.train.learning_rate,
-                  pipeline.steps_per_epoch(data.train, batch_size))
+    compile_model(model, recipe, recipe.train.learning_rate, steps)
     if same_pipeline:
         model.fit(pipeline.training_dataset(data.train, batch_size, recipe.seed, epochs),
-                  steps_per_epoch=pipeline.steps_per_epoch(data.train, batch_size),
+                  steps_per_epoch=steps,
                   validation_data=pipeline.evaluation_dataset(data.validation, batch_size),
                   epochs=epochs, shuffle=False, verbose=0)
         model.evaluate(pipeline.evaluation_dataset(data.test, batch_size), verbose=0)

@@ -65,40 +65,41 @@ def test_a_keras_learning_rate_schedule_is_accepted_and_logged_as_floats():
     assert logged == pytest.approx([rates[STEPS * (epoch + 1) - 1] for epoch in range(EPOCHS)])
 
 
+MOMENTA = [0.9, 0.0, 0.5]  # a momentum schedule that cycles through these, batch by batch
+
+
+def cycling_momentum() -> LRScheduler:
+    return LRScheduler(lambda step: 0.1, per="batch", momentum=lambda step: MOMENTA[step % 3])
+
+
+def sgd_positions(steps) -> list[float]:
+    """The weight after each of `steps` (indices into MOMENTA's cycle) at learning rate 0.1."""
+    velocity, position, positions = 0.0, 0.0, []
+    for step in steps:  # Keras SGD: v = momentum * v - lr * g; w += v
+        velocity = MOMENTA[step % 3] * velocity + 0.1
+        position += velocity
+        positions.append(position)
+    return positions
+
+
 def test_momentum_schedule_drives_sgd_velocity():
     model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
-    momenta = [0.9, 0.0, 0.5]
     recorder = BatchRecorder()
-    fit(model, [LRScheduler(lambda step: 0.1, per="batch",
-                            momentum=lambda step: momenta[step % 3]), recorder])
-    velocity, position, expected = 0.0, 0.0, []
-    for step in range(STEPS * EPOCHS):  # Keras SGD: v = momentum * v - lr * g; w += v
-        velocity = momenta[step % 3] * velocity + 0.1
-        position += velocity
-        expected.append(position)
-    assert recorder.weights == pytest.approx(expected, rel=1e-5)
+    fit(model, [cycling_momentum(), recorder])
+    assert recorder.weights == pytest.approx(sgd_positions(range(STEPS * EPOCHS)), rel=1e-5)
     # afterwards the optimizer holds a plain float again, so it saves as usual
-    assert model.optimizer.momentum == pytest.approx(momenta[(STEPS * EPOCHS - 1) % 3])
+    assert model.optimizer.momentum == pytest.approx(MOMENTA[(STEPS * EPOCHS - 1) % 3])
     assert isinstance(model.optimizer.momentum, float)
     keras.optimizers.SGD.from_config(model.optimizer.get_config())
 
 
 def test_a_second_fit_schedules_momentum_again_from_the_step_kept_on_tensorflow():
     model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
-    momenta = [0.9, 0.0, 0.5]
     recorder = BatchRecorder()
-
-    def schedule():
-        return LRScheduler(lambda step: 0.1, per="batch", momentum=lambda step: momenta[step % 3])
-
-    fit(model, [schedule(), recorder])
+    fit(model, [cycling_momentum(), recorder])
     kept = getattr(model, KEPT_STEP, None)
-    fit(model, [schedule(), recorder])
-    velocity, position, expected = 0.0, 0.0, []
-    for step in [*range(STEPS * EPOCHS)] * 2:  # each fit counts its steps from 0
-        velocity = momenta[step % 3] * velocity + 0.1
-        position += velocity
-        expected.append(position)
+    fit(model, [cycling_momentum(), recorder])
+    expected = sgd_positions([*range(STEPS * EPOCHS)] * 2)  # each fit counts steps from 0
     assert recorder.weights == pytest.approx(expected, rel=1e-5)
     assert isinstance(model.optimizer.momentum, float)
     if keras.backend.backend() == "tensorflow":  # the second fit traced nothing new
@@ -110,19 +111,16 @@ def test_a_plain_fit_between_two_scheduled_ones_changes_nothing_the_schedule_set
     # the scheduled fit after it must still read its schedule for those inputs.
     x, y = ones_data()
     weights = np.ones(len(x), "float32")
-    momenta = [0.9, 0.0, 0.5]
 
     def train(between: bool) -> float:
         model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
-        fit(model, [LRScheduler(lambda step: 0.1, per="batch",
-                                momentum=lambda step: momenta[step % 3])])
+        fit(model, [cycling_momentum()])
         if between:
             model.fit(x, y, batch_size=2, epochs=1, sample_weight=weights, verbose=0)
         else:  # the same steps, at the momentum that plain fit would use
             model.fit(x, y, batch_size=2, epochs=1, verbose=0)
         model.fit(x, y, batch_size=2, epochs=1, sample_weight=weights, verbose=0,
-                  callbacks=[LRScheduler(lambda step: 0.1, per="batch",
-                                         momentum=lambda step: momenta[step % 3])])
+                  callbacks=[cycling_momentum()])
         return weight(model)
 
     assert train(between=True) == pytest.approx(train(between=False), rel=1e-6)

@@ -142,8 +142,9 @@ class HyperparameterSwap:
             return current
         value = current if current is not None else initial
         kept = self._kept_step()
-        if kept is not None and name in kept.variables:
-            variable = kept.variables[name]
+        reused = kept.variables.get(name) if kept is not None else None
+        if reused is not None:
+            variable = reused
             variable.assign(float(value))  # the float may have been changed between fits
         else:
             variable = HyperparameterVariable(value, name=name)
@@ -151,7 +152,7 @@ class HyperparameterSwap:
         # Assigning a variable to an optimizer attribute also tracks it as optimizer state,
         # which JAX's pure step needs (see fit_state); `restore` untracks it.
         keras_internals.hold_hyperparameter_in_variable(self.optimizer, name, variable)
-        if kept is not None and name in kept.variables:
+        if reused is not None:
             self.model.train_function = kept.train_function  # it reads this variable
         else:  # the step traced so far baked the float in: a new one, traced at its first
             # call, after every swap of this fit, so it reads all their variables

@@ -248,9 +248,12 @@ def acts_every_batch(callback: keras.callbacks.Callback) -> bool:
     declared = getattr(callback, "acts_every_batch", None)
     if declared is not None:
         return bool(declared)
-    return any(getattr(getattr(callback, hook), "__func__", getattr(callback, hook))
-               is not getattr(keras.callbacks.Callback, hook)  # an override, or a function
-               for hook in BATCH_HOOKS)  # set on the instance (LambdaCallback)
+
+    def overridden(hook: str) -> bool:  # a method of a subclass, or a function set on the
+        method = getattr(callback, hook)  # instance (LambdaCallback)
+        return getattr(method, "__func__", method) is not getattr(keras.callbacks.Callback, hook)
+
+    return any(map(overridden, BATCH_HOOKS))
 
 
 def check_callbacks(callbacks: list[keras.callbacks.Callback], model: keras.Model,
@@ -333,8 +336,8 @@ def find_recipe_learning_rate(model: keras.Model, recipe: Recipe,
     weights are unchanged afterwards."""
     batch_size = recipe.train.batch_size
     steps = pipeline.steps_per_epoch(data.train, batch_size)
-    compile_model(model, recipe, 1e-7, one_step_a_call=True)  # the finder sets the rate
-    # before every step
+    # one step a call: the finder sets the rate before every step
+    compile_model(model, recipe, 1e-7, one_step_a_call=True)
     epochs = -(-LR_FINDER_STEPS // steps)
     batches = pipeline.training_dataset(data.train, batch_size, recipe.seed, epochs,
                                         shuffle=recipe.train.shuffle)
