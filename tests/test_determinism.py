@@ -21,6 +21,19 @@ def test_same_seed_same_metrics(name, client):
     assert tags["kerazoo.deterministic_ops"] in ("true", "false")
 
 
+def test_deterministic_false_turns_deterministic_ops_off_again():
+    """A process that ran a deterministic recipe (a sweep, a lesson) can run one without."""
+    from tensorflow.python.framework import config
+
+    load = ["train.epochs=1"]
+    run_recipe(load_recipe("mlp_digits", load, smoke=True), verbose=0)
+    assert config.is_op_determinism_enabled()
+    result = run_recipe(load_recipe("mlp_digits", load + ["train.deterministic=false"],
+                                    smoke=True), verbose=0)
+    assert not config.is_op_determinism_enabled()
+    assert result.history["loss"]
+
+
 def test_another_seed_gives_other_metrics():
     first = run_recipe(load_recipe("mlp_digits", ["train.epochs=2"], smoke=True), verbose=0)
     other = run_recipe(load_recipe("mlp_digits", ["train.epochs=2", "seed=7"], smoke=True),

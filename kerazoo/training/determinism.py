@@ -17,6 +17,15 @@ def seed_everything(seed: int, deterministic_ops: bool = True) -> bool:
 
     if deterministic_ops:
         tf.config.experimental.enable_op_determinism()
-    else:
-        tf.config.experimental.disable_op_determinism()
+    else:  # a process may run a deterministic recipe first (a sweep, a lesson, the tests)
+        _disable_op_determinism()
     return deterministic_ops
+
+
+def _disable_op_determinism() -> None:
+    """TensorFlow's public API can turn deterministic ops on but not off (2.21 exports only
+    `enable_op_determinism`); the switch back lives beside it, in its framework config."""
+    from tensorflow.python.framework import config
+
+    config.disable_op_determinism()
+
