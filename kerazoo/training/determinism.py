@@ -25,7 +25,7 @@ def seed_everything(seed: int, deterministic_ops: bool = True) -> bool:
 def _disable_op_determinism() -> None:
     """TensorFlow's public API can turn deterministic ops on but not off (2.21 exports only
     `enable_op_determinism`); the switch back lives beside it, in its framework config."""
+    import tensorflow as tf
     from tensorflow.python.framework import config
 
-    config.disable_op_determinism()
-
+    getattr(tf.config.experimental, "disable_op_determinism", config.disable_op_determinism)()
