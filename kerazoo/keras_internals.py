@@ -86,3 +86,21 @@ def compile_token(model: keras.Model) -> tuple:
     Reliance: `Trainer.compile` sets a new `_loss_tracker` metric on every call (and the
     optimizer it is given)."""
     return (model.optimizer, model._loss_tracker)
+
+
+def learning_rate_slot(optimizer: keras.optimizers.Optimizer):
+    """What the optimizer computes its learning rate from: a variable, a schedule or a
+    callable (`optimizer.learning_rate` answers with the value, not the holder).
+
+    Reliance: `BaseOptimizer._learning_rate`."""
+    return optimizer._learning_rate
+
+
+def fill_learning_rate_slot(optimizer: keras.optimizers.Optimizer, holder) -> None:
+    """Put `holder` (the optimizer's variable, or a callable standing in for it) in the
+    learning-rate slot without the setter, which would assign a number to the variable.
+
+    Reliance: `BaseOptimizer._learning_rate`, and that `_get_current_learning_rate` calls a
+    callable holder with no argument each time the step is traced; that `get_config` writes
+    a holder that is tensor-like to TensorFlow (`is_tensor_like`) as `float(holder)`."""
+    optimizer._learning_rate = holder

@@ -75,6 +75,41 @@ def test_trainer_compile_makes_a_new_loss_tracker_each_call():
     assert again[0] is first[0] and again[1] is not first[1]
 
 
+def test_base_optimizer_learning_rate_slot_holds_a_variable_and_takes_a_callable():
+    """A callable in the slot is called when the step is traced and its value used by every
+    update: SGD on a gradient of -1 moves w by 0.25 a step, not by the variable's 1."""
+    model = constant_gradient_model(keras.optimizers.SGD(1.0))
+    slot = keras_internals.learning_rate_slot(model.optimizer)
+    assert isinstance(slot, keras.Variable)
+    quarter = keras.ops.convert_to_tensor(0.25)
+    keras_internals.fill_learning_rate_slot(model.optimizer, lambda: quarter)
+    x, y = ones_data(4)
+    model.fit(x, y, batch_size=1, epochs=1, verbose=0)
+    assert weight(model) == pytest.approx(1.0)
+    keras_internals.fill_learning_rate_slot(model.optimizer, slot)
+    assert keras_internals.learning_rate_slot(model.optimizer) is slot
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="tensor-likeness is TensorFlow's `tf.is_tensor`")
+def test_optimizer_get_config_writes_a_tensor_like_learning_rate_as_a_float():
+    """What RateTable's `is_tensor_like` and `__float__` rely on: a model saved during a fit
+    writes the rate as a number."""
+
+    class TensorLike:
+        is_tensor_like = True
+
+        def __call__(self):
+            return keras.ops.convert_to_tensor(0.25)
+
+        def __float__(self):
+            return 0.25
+
+    optimizer = keras.optimizers.SGD(1.0)
+    keras_internals.fill_learning_rate_slot(optimizer, TensorLike())
+    assert optimizer.get_config()["learning_rate"] == 0.25
+
+
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_jax_trainer_jax_state_sync_writes_the_carried_state_back():
     script = textwrap.dedent("""

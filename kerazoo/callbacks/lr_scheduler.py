@@ -27,6 +27,10 @@ class LRScheduler(ScheduledValues):
     a multiplier on the schedule from then on. The check runs at each epoch start, which is
     where Keras' plateau callback acts (at the end of the epoch before).
 
+    On TensorFlow, a per-batch learning-rate schedule without a momentum schedule is read
+    inside the compiled step from a table of the epoch's rates (`rate_table`), so it allows
+    any `steps_per_execution`; elsewhere it is set before every batch, one step a call.
+
         model.fit(x, y, epochs=30, callbacks=[
             LRScheduler({"name": "cosine_restarts", "base_lr": 0.01, "T_0": 10}),
             keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=3)])
@@ -41,6 +45,17 @@ class LRScheduler(ScheduledValues):
         self.multiplier = 1.0
         self._last_learning_rate: float | None = None
         self._swap: HyperparameterSwap | None = None
+        self._table = None  # a RateTable while the rate is read inside the step
+
+    @property
+    def in_step(self) -> bool:
+        """Whether the per-batch rate is read inside the compiled step (see `rate_table`)."""
+        return (self.per == "batch" and "momentum" not in self.schedules
+                and keras.backend.backend() == "tensorflow")
+
+    @property
+    def acts_every_batch(self) -> bool:
+        return super().acts_every_batch and not self.in_step
 
     def targets(self):
         optimizer = self.model.optimizer
@@ -69,6 +84,14 @@ class LRScheduler(ScheduledValues):
             targets["momentum"] = set_momentum
         return targets
 
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._table = None
+        if (self.in_step and self._steps_per_epoch
+                and self.model.distribute_strategy.num_replicas_in_sync == 1):
+            self._swap = HyperparameterSwap(self.model)
+            self._table = self._swap.rate_table()
+
     def _set_learning_rate(self, value: float) -> float:
         value *= self.multiplier
         self._assign_learning_rate(value)
@@ -84,8 +107,25 @@ class LRScheduler(ScheduledValues):
                 self.multiplier *= current / last
                 self.reapply()
         super().on_epoch_begin(epoch, logs)
+        if self._table is not None:
+            self._load_epoch(epoch)
+
+    def _load_epoch(self, epoch: int) -> None:
+        """The epoch's rates into the table; the variable takes the last, as it would have
+        by the epoch's end, for whatever reads it in Python (plateau callbacks, the check
+        above)."""
+        steps = self._steps_per_epoch
+        schedule = next(schedule for key, schedule, _ in self._plan if key == "learning_rate")
+        scheduled = [schedule(step) for step in range(epoch * steps, (epoch + 1) * steps)]
+        self._table.load([value * self.multiplier for value in scheduled])
+        self.values["learning_rate"] = self._set_learning_rate(scheduled[-1])
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._table is None:
+            super().on_train_batch_begin(batch, logs)
 
     def release(self):
+        self._table = None
         if self._swap is not None:
             self._swap.restore()
             self._swap = None

@@ -119,6 +119,7 @@ class _KeptStep:
     compiled: tuple  # keras_internals.compile_token when it was made
     train_function: object
     variables: dict[str, HyperparameterVariable]
+    rate_table: object = None  # the RateTable the step reads its learning rate from, if any
 
 
 KEPT_STEP = "_kerazoo_kept_step"  # the model's attribute: the step lives and dies with it
@@ -131,6 +132,7 @@ class HyperparameterSwap:
         self.model = model
         self.optimizer = innermost(model.optimizer)
         self._swapped: dict[str, HyperparameterVariable] = {}
+        self._rate_table = None
 
     def variable(self, name: str, initial: float | None = None) -> keras.Variable:
         """The variable standing for hyperparameter `name`, swapped in on first request.
@@ -160,6 +162,28 @@ class HyperparameterSwap:
             self._keep_step()
         return variable
 
+    def rate_table(self):
+        """A `RateTable` in the optimizer's learning-rate slot for this fit (TensorFlow):
+        the one the kept step reads, or a new one and a step traced to read it."""
+        from kerazoo.callbacks.rate_table import RateTable  # imports TensorFlow
+
+        slot = keras_internals.learning_rate_slot(self.optimizer)
+        if isinstance(slot, RateTable):  # another callback put it there
+            return slot
+        kept = self._kept_step()
+        table = kept.rate_table if kept is not None else None
+        reused = table is not None and table.variable is slot
+        if not reused:
+            table = RateTable(slot, self.optimizer.iterations)
+        keras_internals.fill_learning_rate_slot(self.optimizer, table)
+        self._rate_table = table
+        if reused:
+            self.model.train_function = kept.train_function
+        else:
+            self.model.make_train_function(force=True)
+            self._keep_step()
+        return table
+
     def _kept_step(self) -> _KeptStep | None:
         """The step kept by an earlier fit, if the model was not compiled again since."""
         kept = getattr(self.model, KEPT_STEP, None)
@@ -176,15 +200,23 @@ class HyperparameterSwap:
             return
         swapped = {name: value for name, value in vars(self.optimizer).items()
                    if isinstance(value, HyperparameterVariable)}
+        from kerazoo.callbacks.rate_table import RateTable  # imports TensorFlow
+
+        slot = keras_internals.learning_rate_slot(self.optimizer)
+        table = slot if isinstance(slot, RateTable) else None
         setattr(self.model, KEPT_STEP, _KeptStep(keras_internals.compile_token(self.model),
-                                                 self.model.train_function, swapped))
+                                                 self.model.train_function, swapped, table))
 
     def restore(self) -> None:
         """Put floats back (the last values reached), so configs and saving are unchanged."""
         for name, variable in self._swapped.items():
             setattr(self.optimizer, name, float(keras.ops.convert_to_numpy(variable)))
             keras_internals.untrack_variable(self.optimizer, variable)
-        if self._swapped:
+        table = self._rate_table
+        if table is not None:
+            table.release()  # a kept step that reads it reads the variable from now on
+            keras_internals.fill_learning_rate_slot(self.optimizer, table.variable)
+        if self._swapped or table is not None:
             self.model.train_function = None  # the next fit traces with the floats, or
             # swaps the kept step back in with its variables
-        self._swapped = {}
+        self._swapped, self._rate_table = {}, None

@@ -1,0 +1,98 @@
+"""A per-batch learning-rate schedule read inside the compiled step (TensorFlow): the same
+rates, step for step, as setting it before every batch, at any steps_per_execution."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+from kerazoo import keras_internals
+from kerazoo.callbacks import LRScheduler
+from tests.callback_helpers import EpochRecorder, constant_gradient_model, ones_data, weight
+
+pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                reason="the rate table is TensorFlow's")
+
+
+class SetBeforeEveryBatch(LRScheduler):
+    """The scheduler as it is on other backends: a rate assigned from Python each step."""
+    in_step = False
+
+
+def rising(step):
+    return 0.01 * (step + 1)
+
+
+def test_every_step_of_a_call_gets_its_own_rate():
+    # SGD on a gradient of -1 moves w by each step's rate: after 2 epochs of 8 steps, 4 a
+    # call, w is the sum of the 16 rates only if every step read its own
+    model = constant_gradient_model(keras.optimizers.SGD(1.0))
+    model.compile(optimizer=model.optimizer, loss=model.loss, steps_per_execution=4)
+    calls, recorder = [], EpochRecorder()
+    counted = keras.callbacks.LambdaCallback(
+        on_train_batch_begin=lambda batch, logs: calls.append(batch))
+    x, y = ones_data(8)
+    model.fit(x, y, batch_size=1, epochs=2, verbose=0,
+              callbacks=[LRScheduler(rising, per="batch"), recorder, counted])
+    assert len(calls) == 4  # 16 steps in 4 compiled calls
+    assert weight(model) == pytest.approx(sum(map(rising, range(16))), rel=1e-6)
+    assert [logs["learning_rate"] for logs in recorder.logs] == pytest.approx([0.08, 0.16])
+
+
+def test_the_same_weights_as_a_rate_set_before_every_step():
+    x = np.random.default_rng(0).random((256, 4), dtype="float32")
+    y = x.sum(axis=1, keepdims=True)
+
+    def train(scheduler_class, steps_per_execution):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.Dense(1)])
+        model.compile(keras.optimizers.Adam(0.01), "mse",
+                      steps_per_execution=steps_per_execution)
+        scheduler = scheduler_class({"name": "cosine_restarts", "base_lr": 0.01, "T_0": 24},
+                                    per="batch")
+        history = model.fit(x, y, batch_size=32, epochs=4, verbose=0, callbacks=[scheduler])
+        return [w.numpy() for w in model.weights], history.history
+
+    python_weights, python_history = train(SetBeforeEveryBatch, 1)
+    table_weights, table_history = train(LRScheduler, 8)
+    assert all(map(np.array_equal, python_weights, table_weights))
+    assert python_history == table_history
+
+
+def test_a_plateau_reduction_during_the_fit_still_composes():
+    # ReduceLROnPlateau sets optimizer.learning_rate; the table passes it to the variable and
+    # the next epoch's rates carry the ratio: 8 steps at 0.1, 8 at 0.1, 8 at 0.05
+    model = constant_gradient_model(keras.optimizers.SGD(1.0))
+    model.compile(optimizer=model.optimizer, loss=model.loss, steps_per_execution=8)
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0,
+                                                min_delta=1e9)
+    x, y = ones_data(8)
+    model.fit(x, y, batch_size=1, epochs=3, verbose=0,
+              callbacks=[LRScheduler(lambda step: 0.1, per="batch"), plateau])
+    assert weight(model) == pytest.approx(8 * (0.1 + 0.1 + 0.05), rel=1e-6)
+
+
+def test_between_fits_the_optimizer_holds_its_variable_and_plain_fits_read_it(tmp_path):
+    model = constant_gradient_model(keras.optimizers.SGD(1.0))
+    x, y = ones_data(8)
+    scheduled = [keras.callbacks.ModelCheckpoint(tmp_path / "during.keras")]
+    model.fit(x, y, batch_size=1, epochs=1, verbose=0,
+              callbacks=[LRScheduler(rising, per="batch"), *scheduled])
+    assert isinstance(keras_internals.learning_rate_slot(model.optimizer), keras.Variable)
+    # a model saved during the fit keeps a plain number as its rate, the last one set
+    with zipfile.ZipFile(tmp_path / "during.keras") as saved:
+        config = json.loads(saved.read("config.json"))
+    assert config["compile_config"]["optimizer"]["config"]["learning_rate"] == \
+        pytest.approx(0.08)
+    assert model.optimizer.get_config()["learning_rate"] == pytest.approx(0.08)
+    model.optimizer.learning_rate = 0.5
+    model.fit(x, y, batch_size=1, epochs=1, verbose=0)  # a plain fit: the variable's 0.5
+    assert weight(model) == pytest.approx(sum(map(rising, range(8))) + 8 * 0.5, rel=1e-6)
+    model.fit(x, y, batch_size=1, epochs=1, verbose=0,  # scheduled again, from step 0
+              callbacks=[LRScheduler(rising, per="batch")])
+    assert weight(model) == pytest.approx(2 * sum(map(rising, range(8))) + 4, rel=1e-6)
