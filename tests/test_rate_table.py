@@ -96,3 +96,25 @@ def test_between_fits_the_optimizer_holds_its_variable_and_plain_fits_read_it(tm
     model.fit(x, y, batch_size=1, epochs=1, verbose=0,  # scheduled again, from step 0
               callbacks=[LRScheduler(rising, per="batch")])
     assert weight(model) == pytest.approx(2 * sum(map(rising, range(8))) + 4, rel=1e-6)
+
+
+def test_a_fit_that_raised_leaves_nothing_the_next_scheduled_fit_trips_on():
+    # Keras calls no hook when a fit raises, so the table stays in the slot until the next
+    # scheduled fit takes it out
+    class Stop(Exception):
+        pass
+
+    def stop_at_second_epoch(epoch, logs):
+        if epoch == 1:
+            raise Stop
+
+    model = constant_gradient_model(keras.optimizers.SGD(1.0))
+    x, y = ones_data(8)
+    with pytest.raises(Stop):
+        model.fit(x, y, batch_size=1, epochs=3, verbose=0, callbacks=[
+            LRScheduler(rising, per="batch"),
+            keras.callbacks.LambdaCallback(on_epoch_begin=stop_at_second_epoch)])
+    model.fit(x, y, batch_size=1, epochs=1, verbose=0,
+              callbacks=[LRScheduler(rising, per="batch")])
+    assert weight(model) == pytest.approx(2 * sum(map(rising, range(8))), rel=1e-6)
+    assert isinstance(keras_internals.learning_rate_slot(model.optimizer), keras.Variable)

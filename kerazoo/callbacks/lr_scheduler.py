@@ -7,8 +7,13 @@ from typing import Any
 
 import keras
 
+from kerazoo import keras_internals
 from kerazoo.callbacks import fit_state
-from kerazoo.callbacks.optimizer_hyperparameters import HyperparameterSwap, momentum_attribute
+from kerazoo.callbacks.optimizer_hyperparameters import (
+    HyperparameterSwap,
+    innermost,
+    momentum_attribute,
+)
 from kerazoo.callbacks.scheduling import ScheduledValues
 from kerazoo.errors import KerazooError
 
@@ -60,6 +65,9 @@ class LRScheduler(ScheduledValues):
     def targets(self):
         optimizer = self.model.optimizer
         learning_rate = optimizer.learning_rate
+        if not isinstance(learning_rate, keras.Variable):  # a RateTable left in the slot by
+            slot = keras_internals.learning_rate_slot(innermost(optimizer))  # a fit that
+            learning_rate = getattr(slot, "variable", learning_rate)  # raised: its variable
         if not isinstance(learning_rate, keras.Variable):
             raise KerazooError(
                 f"{type(self).__name__} sets the learning rate, but this "

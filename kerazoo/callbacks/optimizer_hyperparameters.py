@@ -168,8 +168,10 @@ class HyperparameterSwap:
         from kerazoo.callbacks.rate_table import RateTable  # imports TensorFlow
 
         slot = keras_internals.learning_rate_slot(self.optimizer)
-        if isinstance(slot, RateTable):  # another callback put it there
-            return slot
+        if isinstance(slot, RateTable):  # left there by a fit that raised: Keras calls no
+            slot.release()  # hook then, so nothing took it out
+            keras_internals.fill_learning_rate_slot(self.optimizer, slot.variable)
+            slot = slot.variable
         kept = self._kept_step()
         table = kept.rate_table if kept is not None else None
         reused = table is not None and table.variable is slot
