@@ -102,5 +102,6 @@ def fill_learning_rate_slot(optimizer: keras.optimizers.Optimizer, holder) -> No
 
     Reliance: `BaseOptimizer._learning_rate`, and that `_get_current_learning_rate` calls a
     callable holder with no argument each time the step is traced; that `get_config` writes
-    a holder that is tensor-like to TensorFlow (`is_tensor_like`) as `float(holder)`."""
+    a holder that is tensor-like to TensorFlow (`is_tensor_like`) as `float(holder)`; that
+    the `learning_rate` setter passes a number to `holder.assign`."""
     optimizer._learning_rate = holder

@@ -90,6 +90,26 @@ def test_base_optimizer_learning_rate_slot_holds_a_variable_and_takes_a_callable
     assert keras_internals.learning_rate_slot(model.optimizer) is slot
 
 
+def test_base_optimizer_learning_rate_setter_assigns_to_a_callable_holder():
+    """What lets `ReduceLROnPlateau` set the rate while a RateTable holds the slot."""
+
+    class Holder:
+        assigned = []
+
+        def __call__(self):
+            return keras.ops.convert_to_tensor(0.25)
+
+        def assign(self, value):
+            self.assigned.append(value)
+
+    optimizer = keras.optimizers.SGD(1.0)
+    holder = Holder()
+    keras_internals.fill_learning_rate_slot(optimizer, holder)
+    optimizer.learning_rate = 0.5
+    assert holder.assigned == [0.5]
+    assert keras_internals.learning_rate_slot(optimizer) is holder
+
+
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow",
                     reason="tensor-likeness is TensorFlow's `tf.is_tensor`")
 def test_optimizer_get_config_writes_a_tensor_like_learning_rate_as_a_float():

@@ -118,3 +118,50 @@ def test_a_fit_that_raised_leaves_nothing_the_next_scheduled_fit_trips_on():
               callbacks=[LRScheduler(rising, per="batch")])
     assert weight(model) == pytest.approx(2 * sum(map(rising, range(8))), rel=1e-6)
     assert isinstance(keras_internals.learning_rate_slot(model.optimizer), keras.Variable)
+
+
+def interrupted_at_fourth_step(model, x, y):
+    """A scheduled fit (rising rates) that raises before its fourth step."""
+    class Stop(Exception):
+        pass
+
+    def stop(batch, logs):
+        if batch == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        model.fit(x, y, batch_size=1, epochs=2, verbose=0, callbacks=[
+            LRScheduler(rising, per="batch"),
+            keras.callbacks.LambdaCallback(on_train_batch_begin=stop)])
+
+
+def test_after_a_fit_that_raised_a_rate_set_by_hand_rules_at_once():
+    model = constant_gradient_model(keras.optimizers.SGD(1.0))
+    x, y = ones_data(8)
+    interrupted_at_fourth_step(model, x, y)
+    model.optimizer.learning_rate = 0.5
+    model.fit(x, y, batch_size=1, epochs=1, verbose=0)
+    assert weight(model) == pytest.approx(sum(map(rising, range(3))) + 8 * 0.5, rel=1e-6)
+
+
+def test_after_a_fit_that_raised_a_plain_fit_reads_the_epochs_rest_then_the_variable():
+    # the documented limit: steps 3 to 7 of the loaded epoch, then its last rate, 0.08, which
+    # the variable took at the epoch's start
+    model = constant_gradient_model(keras.optimizers.SGD(1.0))
+    x, y = ones_data(8)
+    interrupted_at_fourth_step(model, x, y)
+    model.fit(x, y, batch_size=1, epochs=1, verbose=0)
+    assert weight(model) == pytest.approx(sum(map(rising, range(8))) + 3 * 0.08, rel=1e-6)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_only_loss_scaling_keeps_the_rate_out_of_the_step(policy):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    finally:
+        keras.config.set_dtype_policy(previous)
+    scheduler = LRScheduler(rising, per="batch")
+    scheduler.set_model(model)
+    assert scheduler.in_step == (policy != "mixed_float16")

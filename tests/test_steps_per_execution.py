@@ -71,6 +71,14 @@ def test_only_callbacks_that_act_on_batches_hold_the_count_at_one(callback, one_
     assert (prepared.model.steps_per_execution == 1) == one_step
 
 
+def test_under_loss_scaling_a_per_batch_rate_keeps_one_step_a_call():
+    # mixed_float16 skips overflowing steps without counting them: the rate is set per batch
+    overrides = ["train.steps_per_execution=16", "train.precision=mixed_float16",
+                 "callbacks=[{name: cosine_restarts, per: batch}]"]
+    prepared = prepare(load_recipe("mlp_digits", overrides, smoke=True), smoke=True)
+    assert prepared.model.steps_per_execution == 1
+
+
 def test_epoch_runs_each_epoch_in_one_call_and_follows_the_data_size():
     for smoke, overrides in [(True, []), (False, ["data.test_fraction=0.5"])]:
         recipe = load_recipe("mlp_digits", ["train.steps_per_execution=epoch", *overrides],

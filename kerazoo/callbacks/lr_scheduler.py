@@ -34,7 +34,8 @@ class LRScheduler(ScheduledValues):
 
     On TensorFlow, a per-batch learning-rate schedule without a momentum schedule is read
     inside the compiled step from a table of the epoch's rates (`rate_table`), so it allows
-    any `steps_per_execution`; elsewhere it is set before every batch, one step a call.
+    `steps_per_execution` > 1 when fit knows the epoch's length; elsewhere (JAX,
+    `mixed_float16`, several replicas) it is set before every batch, one step a call.
 
         model.fit(x, y, epochs=30, callbacks=[
             LRScheduler({"name": "cosine_restarts", "base_lr": 0.01, "T_0": 10}),
@@ -54,9 +55,13 @@ class LRScheduler(ScheduledValues):
 
     @property
     def in_step(self) -> bool:
-        """Whether the per-batch rate is read inside the compiled step (see `rate_table`)."""
+        """Whether the per-batch rate is read inside the compiled step (see `rate_table`):
+        not under loss scaling, whose skipped steps `iterations` does not count. The runner
+        asks before compiling, with the model set."""
+        model = self.model
+        loss_scaled = model is not None and model.dtype_policy.name == "mixed_float16"
         return (self.per == "batch" and "momentum" not in self.schedules
-                and keras.backend.backend() == "tensorflow")
+                and keras.backend.backend() == "tensorflow" and not loss_scaled)
 
     @property
     def acts_every_batch(self) -> bool:

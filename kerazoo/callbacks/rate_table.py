@@ -6,19 +6,27 @@ assignment and a compiled call of its own: 3 to 20 % of the step for the small r
 recipes (`bench/throughput.py`). Instead, `LRScheduler(per="batch")` writes each epoch's
 rates into a table at the epoch's start, and the optimizer looks its rate up by its own
 step count inside the compiled step. The values are the same float32 numbers, step for step,
-at any number of steps a call.
+at any number of steps a call that divides the epoch.
 
 `RateTable` stands in the optimizer's learning-rate slot for the fit. It is a plain callable,
 which Keras optimizers accept there and call at every update. It is not a
 `LearningRateSchedule` on purpose: an optimizer holding a schedule refuses to have its rate
 set, and a rate set during the fit (`ReduceLROnPlateau`, a user) must still work. `assign`
 passes such a value to the optimizer's own variable, where the scheduler finds it at the next
-epoch's start, as it did before. Between fits the variable is back in the slot, so configs,
-saving and plain fits are as usual. A step traced with the table and kept for a later fit
-(`HyperparameterSwap`) reads the variable whenever the table is not in use.
+epoch's start, as it did before. After a fit that ends, the variable is back in the slot,
+so configs, saving and plain fits are as usual. A step traced with the table and kept for a
+later fit (`HyperparameterSwap`) reads the variable whenever the table is not in use.
+
+Keras calls no hook when a fit raises, so the table stays in the slot until the next
+scheduled fit takes it out. Until then the step reads the rest of the interrupted epoch's
+rates, then the variable; a rate set with `optimizer.learning_rate = x` switches it to the
+variable at once. During the fit `optimizer.learning_rate` is a tensor (the rate of the next
+step), as with a `LearningRateSchedule`: set it with `=`, not `.assign`.
 
 TensorFlow only: JAX's compiled step reads only the optimizer's own state, so there the
-scheduler keeps setting the rate before each step.
+scheduler keeps setting the rate before each step. Not under `mixed_float16` either: its
+loss scaling skips steps whose gradients overflow without counting them in `iterations`,
+which would shift the table against the batches.
 """
 
 from __future__ import annotations
@@ -49,8 +57,11 @@ class RateTable:
 
     def __call__(self) -> tf.Tensor:
         taken = tf.cast(self._iterations - self._first, tf.int32)
-        rate = tf.gather(self._rates, tf.clip_by_value(taken, 0, tf.size(self._rates) - 1))
-        return tf.where(self._in_use, rate, tf.cast(self.variable.value, tf.float32))
+        loaded = tf.size(self._rates)
+        rate = tf.gather(self._rates, tf.clip_by_value(taken, 0, loaded - 1))
+        # past the loaded epoch (a fit that raised left the table here) the variable rules
+        in_use = tf.logical_and(self._in_use, taken < loaded)
+        return tf.where(in_use, rate, tf.cast(self.variable.value, tf.float32))
 
     def __float__(self) -> float:
         return float(self.variable.numpy())
@@ -63,8 +74,11 @@ class RateTable:
         self._in_use.assign(True)
 
     def assign(self, value) -> None:
-        """A rate set from outside (`optimizer.learning_rate = x`) goes to the variable."""
+        """A rate set from outside (`optimizer.learning_rate = x`) goes to the variable,
+        which the step reads from then on: until the scheduler loads the next epoch, or for
+        good after a fit that raised."""
         self.variable.assign(value)
+        self.release()
 
     def release(self) -> None:
         self._in_use.assign(False)

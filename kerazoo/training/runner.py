@@ -319,6 +319,8 @@ def _prepare_in_scope(recipe: Recipe, smoke: bool, replicas: distributed.Replica
     check_callbacks(callbacks, model, recipe)
     learning_rate, lr_finder = recipe.train.learning_rate, None
     steps = replicas.steps_per_epoch(len(data.train), recipe.train.batch_size)  # as fit's
+    for callback in [*callbacks, *extra_callbacks]:  # as fit will: an answer may depend on
+        callback.set_model(model)  # the model (LRScheduler under loss scaling)
     one_step = replicas.one_step_a_call or any(map(acts_every_batch,
                                                    [*callbacks, *extra_callbacks]))
     compile_model(model, recipe, 1e-3 if learning_rate == "auto" else float(learning_rate), steps,
