@@ -7,12 +7,12 @@ from typing import Any
 
 import keras
 
-from kerazoo import keras_internals
 from kerazoo.callbacks import fit_state
 from kerazoo.callbacks.optimizer_hyperparameters import (
     HyperparameterSwap,
     innermost,
     momentum_attribute,
+    take_back_learning_rate,
 )
 from kerazoo.callbacks.scheduling import ScheduledValues
 from kerazoo.errors import KerazooError
@@ -69,10 +69,8 @@ class LRScheduler(ScheduledValues):
 
     def targets(self):
         optimizer = self.model.optimizer
+        take_back_learning_rate(innermost(optimizer))
         learning_rate = optimizer.learning_rate
-        if not isinstance(learning_rate, keras.Variable):  # a RateTable left in the slot by
-            slot = keras_internals.learning_rate_slot(innermost(optimizer))  # a fit that
-            learning_rate = getattr(slot, "variable", learning_rate)  # raised: its variable
         if not isinstance(learning_rate, keras.Variable):
             raise KerazooError(
                 f"{type(self).__name__} sets the learning rate, but this "

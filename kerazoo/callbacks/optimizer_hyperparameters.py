@@ -91,6 +91,15 @@ def innermost(optimizer):
     return optimizer
 
 
+def take_back_learning_rate(optimizer) -> None:
+    """Put the optimizer's variable back in its learning-rate slot if a `RateTable` was left
+    there by a fit that raised (Keras calls no hook then, so nothing took it out)."""
+    slot = keras_internals.learning_rate_slot(optimizer)
+    if not isinstance(slot, keras.Variable) and hasattr(slot, "variable"):  # a RateTable
+        slot.release()
+        keras_internals.fill_learning_rate_slot(optimizer, slot.variable)
+
+
 def momentum_attribute(optimizer) -> str:
     """'beta_1' or 'momentum': what a momentum schedule drives in this optimizer."""
     optimizer = innermost(optimizer)
@@ -167,11 +176,8 @@ class HyperparameterSwap:
         the one the kept step reads, or a new one and a step traced to read it."""
         from kerazoo.callbacks.rate_table import RateTable  # imports TensorFlow
 
+        take_back_learning_rate(self.optimizer)
         slot = keras_internals.learning_rate_slot(self.optimizer)
-        if isinstance(slot, RateTable):  # left there by a fit that raised: Keras calls no
-            slot.release()  # hook then, so nothing took it out
-            keras_internals.fill_learning_rate_slot(self.optimizer, slot.variable)
-            slot = slot.variable
         kept = self._kept_step()
         table = kept.rate_table if kept is not None else None
         reused = table is not None and table.variable is slot
