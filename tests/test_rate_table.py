@@ -98,41 +98,34 @@ def test_between_fits_the_optimizer_holds_its_variable_and_plain_fits_read_it(tm
     assert weight(model) == pytest.approx(2 * sum(map(rising, range(8))) + 4, rel=1e-6)
 
 
-def test_a_fit_that_raised_leaves_nothing_the_next_scheduled_fit_trips_on():
-    # Keras calls no hook when a fit raises, so the table stays in the slot until the next
-    # scheduled fit takes it out
+def fit_that_raises(model, x, y, hook, at):
+    """A scheduled fit (rising rates, 2 epochs) that raises when `hook` reaches index `at`."""
     class Stop(Exception):
         pass
 
-    def stop_at_second_epoch(epoch, logs):
-        if epoch == 1:
-            raise Stop
-
-    model = constant_gradient_model(keras.optimizers.SGD(1.0))
-    x, y = ones_data(8)
-    with pytest.raises(Stop):
-        model.fit(x, y, batch_size=1, epochs=3, verbose=0, callbacks=[
-            LRScheduler(rising, per="batch"),
-            keras.callbacks.LambdaCallback(on_epoch_begin=stop_at_second_epoch)])
-    model.fit(x, y, batch_size=1, epochs=1, verbose=0,
-              callbacks=[LRScheduler(rising, per="batch")])
-    assert weight(model) == pytest.approx(2 * sum(map(rising, range(8))), rel=1e-6)
-    assert isinstance(keras_internals.learning_rate_slot(model.optimizer), keras.Variable)
-
-
-def interrupted_at_fourth_step(model, x, y):
-    """A scheduled fit (rising rates) that raises before its fourth step."""
-    class Stop(Exception):
-        pass
-
-    def stop(batch, logs):
-        if batch == 3:
+    def stop(index, logs):
+        if index == at:
             raise Stop
 
     with pytest.raises(Stop):
         model.fit(x, y, batch_size=1, epochs=2, verbose=0, callbacks=[
-            LRScheduler(rising, per="batch"),
-            keras.callbacks.LambdaCallback(on_train_batch_begin=stop)])
+            LRScheduler(rising, per="batch"), keras.callbacks.LambdaCallback(**{hook: stop})])
+
+
+def interrupted_at_fourth_step(model, x, y):
+    fit_that_raises(model, x, y, "on_train_batch_begin", 3)
+
+
+def test_a_fit_that_raised_leaves_nothing_the_next_scheduled_fit_trips_on():
+    # Keras calls no hook when a fit raises, so the table stays in the slot until the next
+    # scheduled fit takes it out
+    model = constant_gradient_model(keras.optimizers.SGD(1.0))
+    x, y = ones_data(8)
+    fit_that_raises(model, x, y, "on_epoch_begin", 1)  # after the first epoch's 8 steps
+    model.fit(x, y, batch_size=1, epochs=1, verbose=0,
+              callbacks=[LRScheduler(rising, per="batch")])
+    assert weight(model) == pytest.approx(2 * sum(map(rising, range(8))), rel=1e-6)
+    assert isinstance(keras_internals.learning_rate_slot(model.optimizer), keras.Variable)
 
 
 def test_after_a_fit_that_raised_a_rate_set_by_hand_rules_at_once():
