@@ -43,25 +43,84 @@ def test_every_step_of_a_call_gets_its_own_rate():
     assert [logs["learning_rate"] for logs in recorder.logs] == pytest.approx([0.08, 0.16])
 
 
-def test_the_same_weights_as_a_rate_set_before_every_step():
-    x = np.random.default_rng(0).random((256, 4), dtype="float32")
+ONE_CYCLE = {"name": "one_cycle", "max_lr": 0.01}
+ONE_CYCLE_MOMENTUM = {"name": "one_cycle_momentum", "base_momentum": 0.5,
+                      "max_momentum": 0.95}
+
+
+def train_twice(scheduler_class, steps_per_execution, optimizer, schedule, momentum=None,
+                between=None):
+    """Two scheduled fits of one small model (4 epochs of 8 batches each); `between` acts on
+    the model between them. Returns the weights after each fit and the histories."""
+    rng = np.random.default_rng(0)
+    x = rng.random((256, 4), dtype="float32")
     y = x.sum(axis=1, keepdims=True)
-
-    def train(scheduler_class, steps_per_execution):
-        keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
-                                  keras.layers.Dense(1)])
-        model.compile(keras.optimizers.Adam(0.01), "mse",
-                      steps_per_execution=steps_per_execution)
-        scheduler = scheduler_class({"name": "cosine_restarts", "base_lr": 0.01, "T_0": 24},
-                                    per="batch")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer, "mse", steps_per_execution=steps_per_execution)
+    weights, histories = [], []
+    for fit_index in range(2):
+        scheduler = scheduler_class(schedule, per="batch",
+                                    momentum=momentum if fit_index == 0 else None)
         history = model.fit(x, y, batch_size=32, epochs=4, verbose=0, callbacks=[scheduler])
-        return [w.numpy() for w in model.weights], history.history
+        weights.append([w.numpy() for w in model.weights])
+        histories.append(history.history)
+        if between is not None and fit_index == 0:
+            between(model)
+    return weights, histories
 
-    python_weights, python_history = train(SetBeforeEveryBatch, 1)
-    table_weights, table_history = train(LRScheduler, 8)
-    assert all(map(np.array_equal, python_weights, table_weights))
-    assert python_history == table_history
+
+def same_run(python, table):
+    (python_weights, python_histories), (table_weights, table_histories) = python, table
+    for python_fit, table_fit in zip(python_weights, table_weights, strict=True):
+        assert all(map(np.array_equal, python_fit, table_fit))
+    assert python_histories == table_histories
+
+
+COSINE = {"name": "cosine_restarts", "base_lr": 0.01, "T_0": 24}
+
+
+@pytest.mark.parametrize(("optimizer", "schedule", "momentum"), [
+    (lambda: keras.optimizers.Adam(0.01), COSINE, None),
+    (lambda: keras.optimizers.Adam(0.01), ONE_CYCLE, ONE_CYCLE_MOMENTUM),  # beta_1 rides
+    (lambda: keras.optimizers.SGD(0.01, momentum=0.9), ONE_CYCLE, ONE_CYCLE_MOMENTUM),
+    (lambda: keras.optimizers.RMSprop(0.01, momentum=0.5), ONE_CYCLE, ONE_CYCLE_MOMENTUM),
+], ids=["adam-cosine", "adam-1cycle", "sgd-1cycle", "rmsprop-1cycle"])
+def test_the_same_weights_as_values_set_before_every_step(optimizer, schedule, momentum):
+    # the second fit (the rate scheduled alone) reuses the step the first one kept
+    same_run(train_twice(SetBeforeEveryBatch, 1, optimizer(), schedule, momentum),
+             train_twice(LRScheduler, 8, optimizer(), schedule, momentum))
+
+
+def test_a_momentum_set_between_fits_reaches_the_next_fits_step():
+    # the first fit's step reads a momentum variable; the second schedules the rate alone and
+    # must read the optimizer's float, set by hand in between, not that variable
+    def halve_beta_1(model):
+        model.optimizer.beta_1 = 0.5
+
+    python = train_twice(SetBeforeEveryBatch, 1, keras.optimizers.Adam(0.01), ONE_CYCLE,
+                         ONE_CYCLE_MOMENTUM, between=halve_beta_1)
+    table = train_twice(LRScheduler, 8, keras.optimizers.Adam(0.01), ONE_CYCLE,
+                        ONE_CYCLE_MOMENTUM, between=halve_beta_1)
+    same_run(python, table)
+    unchanged = train_twice(LRScheduler, 8, keras.optimizers.Adam(0.01), ONE_CYCLE,
+                            ONE_CYCLE_MOMENTUM)
+    assert not np.array_equal(table[0][1][0], unchanged[0][1][0])
+
+
+def test_read_from_python_the_momentum_is_the_last_steps():
+    model = constant_gradient_model(keras.optimizers.Adam(0.1))
+    model.compile(optimizer=model.optimizer, loss=model.loss, steps_per_execution=4)
+    seen = []
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(
+        (float(keras.ops.convert_to_numpy(model.optimizer.beta_1)), logs["momentum"])))
+    x, y = ones_data(8)
+    model.fit(x, y, batch_size=1, epochs=2, verbose=0, callbacks=[
+        LRScheduler(rising, per="batch", momentum=lambda step: 0.5 + 0.01 * step), record])
+    assert [value for pair in seen for value in pair] == pytest.approx([0.57] * 2 + [0.65] * 2)
+    assert isinstance(model.optimizer.beta_1, float)
+    assert model.optimizer.beta_1 == pytest.approx(0.65)
 
 
 def test_a_plateau_reduction_during_the_fit_still_composes():

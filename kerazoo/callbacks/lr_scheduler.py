@@ -32,8 +32,8 @@ class LRScheduler(ScheduledValues):
     a multiplier on the schedule from then on. The check runs at each epoch start, which is
     where Keras' plateau callback acts (at the end of the epoch before).
 
-    On TensorFlow, a per-batch learning-rate schedule without a momentum schedule is read
-    inside the compiled step from a table of the epoch's rates (`rate_table`), so it allows
+    On TensorFlow, a per-batch schedule is read inside the compiled step from a table of the
+    epoch's values (`rate_table`; the momentum rides with the rate), so it allows
     `steps_per_execution` > 1 when fit knows the epoch's length; elsewhere (JAX,
     `mixed_float16`, several replicas) it is set before every batch, one step a call.
 
@@ -52,16 +52,17 @@ class LRScheduler(ScheduledValues):
         self._last_learning_rate: float | None = None
         self._swap: HyperparameterSwap | None = None
         self._table = None  # a RateTable while the rate is read inside the step
+        self._momentum = None  # the variable a momentum schedule drives, during a fit
 
     @property
     def in_step(self) -> bool:
-        """Whether the per-batch rate is read inside the compiled step (see `rate_table`):
-        not under loss scaling, whose skipped steps `iterations` does not count. The runner
-        asks before compiling, with the model set."""
+        """Whether the per-batch values are read inside the compiled step (see
+        `rate_table`): not under loss scaling, whose skipped steps `iterations` does not
+        count. The runner asks before compiling, with the model set."""
         model = self.model
         loss_scaled = model is not None and model.dtype_policy.name == "mixed_float16"
-        return (self.per == "batch" and "momentum" not in self.schedules
-                and keras.backend.backend() == "tensorflow" and not loss_scaled)
+        return (self.per == "batch" and keras.backend.backend() == "tensorflow"
+                and not loss_scaled)
 
     @property
     def acts_every_batch(self) -> bool:
@@ -83,10 +84,10 @@ class LRScheduler(ScheduledValues):
         self.multiplier = 1.0
         self._last_learning_rate = None
         targets = {"learning_rate": self._set_learning_rate}
+        self._swap = HyperparameterSwap(self.model)
         if "momentum" in self.schedules:
-            self._swap = HyperparameterSwap(self.model)
-            assign_momentum = fit_state.scalar_assigner(
-                self._swap.variable(momentum_attribute(optimizer)))
+            self._momentum = self._swap.variable(momentum_attribute(optimizer))
+            assign_momentum = fit_state.scalar_assigner(self._momentum)
 
             def set_momentum(value: float) -> float:
                 assign_momentum(value)
@@ -100,8 +101,8 @@ class LRScheduler(ScheduledValues):
         self._table = None
         if (self.in_step and self._steps_per_epoch
                 and self.model.distribute_strategy.num_replicas_in_sync == 1):
-            self._swap = HyperparameterSwap(self.model)
-            self._table = self._swap.rate_table()
+            riders = [] if self._momentum is None else [self._momentum]
+            self._table = self._swap.rate_table(riders)
 
     def _set_learning_rate(self, value: float) -> float:
         value *= self.multiplier
@@ -122,21 +123,23 @@ class LRScheduler(ScheduledValues):
             self._load_epoch(epoch)
 
     def _load_epoch(self, epoch: int) -> None:
-        """The epoch's rates into the table; the variable takes the last, as it would have
-        by the epoch's end, for whatever reads it in Python (plateau callbacks, the check
-        above)."""
-        steps = self._steps_per_epoch
-        schedule = next(schedule for key, schedule, _ in self._plan if key == "learning_rate")
-        scheduled = [schedule(step) for step in range(epoch * steps, (epoch + 1) * steps)]
-        self._table.load([value * self.multiplier for value in scheduled])
-        self.values["learning_rate"] = self._set_learning_rate(scheduled[-1])
+        """The epoch's values into the table. The rate's variable takes the last, as it would
+        have by the epoch's end, for whatever reads it in Python (plateau callbacks, the
+        check above); the momentum's is written by each step, so it holds the last step's."""
+        steps = range(epoch * self._steps_per_epoch, (epoch + 1) * self._steps_per_epoch)
+        scheduled = {key: [schedule(step) for step in steps]
+                     for key, schedule, _ in self._plan}
+        rates = scheduled.pop("learning_rate")
+        self._table.load([value * self.multiplier for value in rates], list(scheduled.values()))
+        self.values["learning_rate"] = self._set_learning_rate(rates[-1])
+        self.values.update({key: values[-1] for key, values in scheduled.items()})
 
     def on_train_batch_begin(self, batch, logs=None):
         if self._table is None:
             super().on_train_batch_begin(batch, logs)
 
     def release(self):
-        self._table = None
+        self._table, self._momentum = None, None
         if self._swap is not None:
             self._swap.restore()
             self._swap = None

@@ -100,6 +100,11 @@ def take_back_learning_rate(optimizer) -> None:
         keras_internals.fill_learning_rate_slot(optimizer, slot.variable)
 
 
+def same_objects(these, those) -> bool:
+    """Whether two sequences hold the same objects (variables' `==` compares values)."""
+    return len(these) == len(those) and all(map(operator.is_, these, those))
+
+
 def momentum_attribute(optimizer) -> str:
     """'beta_1' or 'momentum': what a momentum schedule drives in this optimizer."""
     optimizer = innermost(optimizer)
@@ -171,18 +176,22 @@ class HyperparameterSwap:
             self._keep_step()
         return variable
 
-    def rate_table(self):
-        """A `RateTable` in the optimizer's learning-rate slot for this fit (TensorFlow):
-        the one the kept step reads, or a new one and a step traced to read it."""
+    def rate_table(self, riders=()):
+        """A `RateTable` in the optimizer's learning-rate slot for this fit (TensorFlow),
+        setting `riders` (variables from `variable`) along: the one the kept step reads, if
+        it reads the same variables, or a new one and a step traced to read it."""
         from kerazoo.callbacks.rate_table import RateTable  # imports TensorFlow
 
         take_back_learning_rate(self.optimizer)
         slot = keras_internals.learning_rate_slot(self.optimizer)
         kept = self._kept_step()
         table = kept.rate_table if kept is not None else None
-        reused = table is not None and table.variable is slot
+        reused = (table is not None and table.variable is slot
+                  and same_objects(table.riders, riders)
+                  and all(getattr(self.optimizer, name) is variable
+                          for name, variable in kept.variables.items()))
         if not reused:
-            table = RateTable(slot, self.optimizer.iterations)
+            table = RateTable(slot, self.optimizer.iterations, riders)
         keras_internals.fill_learning_rate_slot(self.optimizer, table)
         self._rate_table = table
         if reused:

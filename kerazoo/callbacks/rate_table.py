@@ -23,6 +23,13 @@ rates, then the variable; a rate set with `optimizer.learning_rate = x` switches
 variable at once. During the fit `optimizer.learning_rate` is a tensor (the rate of the next
 step), as with a `LearningRateSchedule`: set it with `=`, not `.assign`.
 
+A momentum schedule (1cycle's Adam beta_1 or SGD momentum) rides with the rate: the table
+has a row for it, and reading the rate, which the optimizer does before its update, also
+writes that step's momentum into the variable the update reads (`HyperparameterSwap`).
+TensorFlow runs the write before the update's read: a compiled step keeps the program order
+of reads and writes of one variable. Read from Python during the fit, that variable holds
+the momentum of the last step taken.
+
 TensorFlow only: JAX's compiled step reads only the optimizer's own state, so there the
 scheduler keeps setting the rate before each step. Not under `mixed_float16` either: its
 loss scaling skips steps whose gradients overflow without counting them in `iterations`,
@@ -39,37 +46,46 @@ import tensorflow as tf
 
 class RateTable:
     """The optimizer's learning rate for one fit: this epoch's rates, indexed by the steps
-    taken since the epoch began; the optimizer's variable when not in use."""
+    taken since the epoch began; the optimizer's variable when not in use. `riders` are
+    hyperparameter variables scheduled along (momentum), set from the table's further rows
+    at each read."""
 
     # An optimizer's config (a model saved during the fit, `ModelCheckpoint`) writes a
     # tensor-like learning rate as `float(rate)`: the variable's value, a plain number that
     # loads anywhere. A callable would be written as this class, which loads nowhere.
     is_tensor_like = True
 
-    def __init__(self, variable: keras.Variable, iterations: keras.Variable):
+    def __init__(self, variable: keras.Variable, iterations: keras.Variable,
+                 riders: Sequence[keras.Variable] = ()):
         self.variable = variable
+        self.riders = tuple(riders)
         self._iterations = iterations.value
-        self._rates = tf.Variable([0.0], shape=tf.TensorShape([None]), dtype=tf.float32,
-                                  trainable=False, name="learning_rate_table")
+        rows = 1 + len(self.riders)
+        self._rates = tf.Variable([[0.0]] * rows, shape=tf.TensorShape([rows, None]),
+                                  dtype=tf.float32, trainable=False, name="learning_rate_table")
         self._first = tf.Variable(0, dtype=self._iterations.dtype, trainable=False,
                                   name="learning_rate_table_start")
         self._in_use = tf.Variable(False, trainable=False, name="learning_rate_table_in_use")
 
     def __call__(self) -> tf.Tensor:
         taken = tf.cast(self._iterations - self._first, tf.int32)
-        loaded = tf.size(self._rates)
-        rate = tf.gather(self._rates, tf.clip_by_value(taken, 0, loaded - 1))
-        # past the loaded epoch (a fit that raised left the table here) the variable rules
+        loaded = tf.shape(self._rates)[1]
+        column = tf.gather(self._rates, tf.clip_by_value(taken, 0, loaded - 1), axis=1)
+        # past the loaded epoch (a fit that raised left the table here) the variables rule
         in_use = tf.logical_and(self._in_use, taken < loaded)
-        return tf.where(in_use, rate, tf.cast(self.variable.value, tf.float32))
+        for row, rider in enumerate(self.riders, start=1):
+            rider.assign(tf.where(in_use, column[row], tf.cast(rider.value, tf.float32)))
+        return tf.where(in_use, column[0], tf.cast(self.variable.value, tf.float32))
 
     def __float__(self) -> float:
         return float(self.variable.numpy())
 
-    def load(self, rates: Sequence[float]) -> None:
-        """Use `rates` for the steps from the optimizer's current count on (the last one
-        past their end)."""
-        self._rates.assign(rates)
+    def load(self, rates: Sequence[float], rider_values: Sequence[Sequence[float]] = ()) -> None:
+        """Use `rates` (and a sequence as long for each rider) for the steps from the
+        optimizer's current count on (the last ones past their end)."""
+        if len(rider_values) != len(self.riders):
+            raise ValueError(f"{len(self.riders)} riders, {len(rider_values)} rows of values")
+        self._rates.assign([list(rates), *map(list, rider_values)])
         self._first.assign(self._iterations)
         self._in_use.assign(True)
 
