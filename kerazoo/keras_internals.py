@@ -96,6 +96,15 @@ def learning_rate_slot(optimizer: keras.optimizers.Optimizer):
     return optimizer._learning_rate
 
 
+def steps_applied(optimizer: keras.optimizers.Optimizer) -> keras.Variable:
+    """The variable counting the optimizer's `apply` calls, one a training step. With
+    `gradient_accumulation_steps`, `optimizer.iterations` is a tensor computed from it that
+    counts updates instead, and learning-rate schedules still move every batch.
+
+    Reliance: `BaseOptimizer._iterations`."""
+    return optimizer._iterations
+
+
 def fill_learning_rate_slot(optimizer: keras.optimizers.Optimizer, holder) -> None:
     """Put `holder` (the optimizer's variable, or a callable standing in for it) in the
     learning-rate slot without the setter, which would assign a number to the variable.

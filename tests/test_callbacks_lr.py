@@ -14,6 +14,7 @@ import pytest
 from kerazoo import schedules
 from kerazoo.callbacks import CosineRestarts, CyclicLR, LRScheduler, OneCycle
 from kerazoo.callbacks.optimizer_hyperparameters import KEPT_STEP
+from kerazoo.callbacks.weight_decay import WeightDecayScheduler
 from kerazoo.errors import KerazooError
 from tests.callback_helpers import (
     BatchRecorder,
@@ -104,6 +105,36 @@ def test_a_second_fit_schedules_momentum_again_from_the_step_kept_on_tensorflow(
     assert isinstance(model.optimizer.momentum, float)
     if keras.backend.backend() == "tensorflow":  # the second fit traced nothing new
         assert getattr(model, KEPT_STEP) is kept and kept is not None
+
+
+def test_a_momentum_set_between_fits_is_read_when_the_kept_step_comes_back():
+    # The second fit swaps back in the step that read the momentum variable (weight decay is
+    # scheduled in both); that variable must hold the momentum set in between, 0.
+    model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
+    fit(model, [cycling_momentum(), WeightDecayScheduler(lambda epoch: 0.0)])
+    model.optimizer.momentum = 0.0
+    fit(model, [WeightDecayScheduler(lambda epoch: 0.0)])
+    after_first = sgd_positions(range(STEPS * EPOCHS))[-1]
+    assert weight(model) == pytest.approx(after_first + STEPS * EPOCHS * 0.1, rel=1e-5)
+    assert model.optimizer.momentum == 0.0
+
+
+def test_a_momentum_left_by_a_fit_that_raised_is_a_float_after_the_next_scheduled_fit():
+    # Keras calls no hook when a fit raises; the next scheduled fit takes the variable back
+    model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
+
+    class Stop(Exception):
+        pass
+
+    def stop(batch, logs):
+        if batch == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        fit(model, [cycling_momentum(), keras.callbacks.LambdaCallback(on_train_batch_begin=stop)])
+    fit(model, [cycling_momentum()])
+    assert isinstance(model.optimizer.momentum, float)
+    keras.optimizers.SGD.from_config(model.optimizer.get_config())
 
 
 def test_a_plain_fit_between_two_scheduled_ones_changes_nothing_the_schedule_sets():

@@ -110,6 +110,16 @@ def test_base_optimizer_learning_rate_setter_assigns_to_a_callable_holder():
     assert keras_internals.learning_rate_slot(optimizer) is holder
 
 
+def test_base_optimizer_iterations_variable_counts_every_batch_under_accumulation():
+    """What the rate table indexes by: `steps_applied` counts batches, `iterations` updates."""
+    model = constant_gradient_model(keras.optimizers.SGD(1.0, gradient_accumulation_steps=2))
+    x, y = ones_data(6)
+    model.fit(x, y, batch_size=1, epochs=1, verbose=0)
+    assert int(keras.ops.convert_to_numpy(keras_internals.steps_applied(model.optimizer))) == 6
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 3
+    assert isinstance(keras_internals.steps_applied(model.optimizer), keras.Variable)
+
+
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow",
                     reason="tensor-likeness is TensorFlow's `tf.is_tensor`")
 def test_optimizer_get_config_writes_a_tensor_like_learning_rate_as_a_float():

@@ -9,6 +9,7 @@ import zipfile
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kerazoo import keras_internals
 from kerazoo.callbacks import LRScheduler
@@ -86,7 +87,12 @@ COSINE = {"name": "cosine_restarts", "base_lr": 0.01, "T_0": 24}
     (lambda: keras.optimizers.Adam(0.01), ONE_CYCLE, ONE_CYCLE_MOMENTUM),  # beta_1 rides
     (lambda: keras.optimizers.SGD(0.01, momentum=0.9), ONE_CYCLE, ONE_CYCLE_MOMENTUM),
     (lambda: keras.optimizers.RMSprop(0.01, momentum=0.5), ONE_CYCLE, ONE_CYCLE_MOMENTUM),
-], ids=["adam-cosine", "adam-1cycle", "sgd-1cycle", "rmsprop-1cycle"])
+    # the rate moves every batch, the update every second one
+    (lambda: keras.optimizers.Adam(0.01, gradient_accumulation_steps=2), ONE_CYCLE,
+     ONE_CYCLE_MOMENTUM),
+    (lambda: keras.optimizers.AdamW(0.01, weight_decay=0.1), ONE_CYCLE, ONE_CYCLE_MOMENTUM),
+], ids=["adam-cosine", "adam-1cycle", "sgd-1cycle", "rmsprop-1cycle", "adam-accumulating",
+        "adamw-1cycle"])
 def test_the_same_weights_as_values_set_before_every_step(optimizer, schedule, momentum):
     # the second fit (the rate scheduled alone) reuses the step the first one kept
     same_run(train_twice(SetBeforeEveryBatch, 1, optimizer(), schedule, momentum),
@@ -217,3 +223,22 @@ def test_only_loss_scaling_keeps_the_rate_out_of_the_step(policy):
     scheduler = LRScheduler(rising, per="batch")
     scheduler.set_model(model)
     assert scheduler.in_step == (policy != "mixed_float16")
+
+
+def test_a_loss_scale_optimizer_given_to_compile_keeps_the_rate_out_of_the_step():
+    # its skipped steps are not counted either, whatever the dtype policy
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01)), "mse")
+    scheduler = LRScheduler(rising, per="batch")
+    scheduler.set_model(model)
+    assert not scheduler.in_step
+
+
+@pytest.mark.filterwarnings("ignore:Your input ran out of data")
+def test_with_several_steps_a_call_and_no_table_a_warning_says_values_move_once_a_call():
+    model = constant_gradient_model(keras.optimizers.SGD(1.0))
+    model.compile(optimizer=model.optimizer, loss=model.loss, steps_per_execution=4)
+    x, y = ones_data(8)
+    unsized = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda *_: True).batch(1)
+    with pytest.warns(UserWarning, match="change once a call"):
+        model.fit(unsized, epochs=1, verbose=0, callbacks=[LRScheduler(rising, per="batch")])

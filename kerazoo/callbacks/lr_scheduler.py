@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import keras
@@ -13,6 +14,7 @@ from kerazoo.callbacks.optimizer_hyperparameters import (
     innermost,
     momentum_attribute,
     take_back_learning_rate,
+    wrapped,
 )
 from kerazoo.callbacks.scheduling import ScheduledValues
 from kerazoo.errors import KerazooError
@@ -34,8 +36,9 @@ class LRScheduler(ScheduledValues):
 
     On TensorFlow, a per-batch schedule is read inside the compiled step from a table of the
     epoch's values (`rate_table`; the momentum rides with the rate), so it allows
-    `steps_per_execution` > 1 when fit knows the epoch's length; elsewhere (JAX,
-    `mixed_float16`, several replicas) it is set before every batch, one step a call.
+    `steps_per_execution` > 1 when fit knows the epoch's length. Elsewhere (JAX, loss
+    scaling, several replicas, an epoch of unknown length) it is set before every compiled
+    call, which must then be of one step (a warning says so).
 
         model.fit(x, y, epochs=30, callbacks=[
             LRScheduler({"name": "cosine_restarts", "base_lr": 0.01, "T_0": 10}),
@@ -57,10 +60,14 @@ class LRScheduler(ScheduledValues):
     @property
     def in_step(self) -> bool:
         """Whether the per-batch values are read inside the compiled step (see
-        `rate_table`): not under loss scaling, whose skipped steps `iterations` does not
-        count. The runner asks before compiling, with the model set."""
+        `rate_table`): not under loss scaling (`mixed_float16`, or a `LossScaleOptimizer`
+        given to compile), whose skipped steps the optimizer does not count. The runner asks
+        before compiling, with the model set."""
         model = self.model
-        loss_scaled = model is not None and model.dtype_policy.name == "mixed_float16"
+        loss_scaled = model is not None and (
+            model.dtype_policy.name == "mixed_float16"
+            or any(isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+                   for optimizer in wrapped(getattr(model, "optimizer", None))))
         return (self.per == "batch" and keras.backend.backend() == "tensorflow"
                 and not loss_scaled)
 
@@ -70,7 +77,7 @@ class LRScheduler(ScheduledValues):
 
     def targets(self):
         optimizer = self.model.optimizer
-        take_back_learning_rate(innermost(optimizer))
+        take_back_learning_rate(innermost(optimizer), self.params)
         learning_rate = optimizer.learning_rate
         if not isinstance(learning_rate, keras.Variable):
             raise KerazooError(
@@ -84,7 +91,7 @@ class LRScheduler(ScheduledValues):
         self.multiplier = 1.0
         self._last_learning_rate = None
         targets = {"learning_rate": self._set_learning_rate}
-        self._swap = HyperparameterSwap(self.model)
+        self._swap = HyperparameterSwap(self.model, self.params)
         if "momentum" in self.schedules:
             self._momentum = self._swap.variable(momentum_attribute(optimizer))
             assign_momentum = fit_state.scalar_assigner(self._momentum)
@@ -103,6 +110,13 @@ class LRScheduler(ScheduledValues):
                 and self.model.distribute_strategy.num_replicas_in_sync == 1):
             riders = [] if self._momentum is None else [self._momentum]
             self._table = self._swap.rate_table(riders)
+        elif self.per == "batch" and self.model.steps_per_execution > 1:
+            warnings.warn(
+                f"{type(self).__name__} sets its values before each compiled call of "
+                f"{self.model.steps_per_execution} steps here (fit does not know the "
+                "epoch's length, or the model has several replicas or loss scaling), so "
+                "they change once a call; compile with steps_per_execution=1 for a value "
+                "every step", stacklevel=2)
 
     def _set_learning_rate(self, value: float) -> float:
         value *= self.multiplier

@@ -11,8 +11,13 @@ On TensorFlow the step traced to read the variables is kept on the model (not in
 `fit` in between traces with the floats), and the next scheduled `fit` of the same compiled
 model swaps the same variables and that step back in without tracing again. A retrace costs
 about 0.3 s for a small MLP: a second `fit` would otherwise pay it each time (a benchmark's
-timed fits did). A new `compile`, or a hyperparameter the kept step does not read, makes a
-new step. JAX's step takes the optimizer's state as an argument, so there nothing is kept.
+timed fits did). The kept step comes back with every variable it reads, each holding the
+optimizer's value at that fit's start, so a float set between fits is what it reads. A new
+`compile`, or a hyperparameter the kept step does not read, makes a new step. JAX's step
+takes the optimizer's state as an argument, so there nothing is kept.
+
+A fit that raised leaves its variables in the optimizer (Keras calls no hook then); the
+next fit with a swap of the same hyperparameter takes them back to floats first.
 
 Known limit: a full-model checkpoint written *during* such a fit stores the hyperparameter
 as a tensor; Adam-family optimizers load it, SGD and RMSprop reject a non-float momentum.
@@ -50,6 +55,7 @@ class HyperparameterVariable(keras.Variable):
     def __init__(self, value: float, name: str):
         super().__init__(float(value), dtype="float32", trainable=False, name=name)
         self.traced_value = float(value)
+        self.fit = None  # the fit's params while a HyperparameterSwap holds it in place
 
     __hash__ = object.__hash__
 
@@ -84,18 +90,25 @@ class HyperparameterVariable(keras.Variable):
         return self._compare(other, operator.ge, super().__ge__)
 
 
+def wrapped(optimizer) -> list:
+    """The optimizer and those it wraps (loss scaling, gradient noise), outermost first."""
+    chain = [optimizer]
+    while hasattr(chain[-1], "inner_optimizer"):
+        chain.append(chain[-1].inner_optimizer)
+    return chain
+
+
 def innermost(optimizer):
     """The optimizer that does the update, under wrappers (loss scaling, gradient noise)."""
-    while hasattr(optimizer, "inner_optimizer"):
-        optimizer = optimizer.inner_optimizer
-    return optimizer
+    return wrapped(optimizer)[-1]
 
 
-def take_back_learning_rate(optimizer) -> None:
-    """Put the optimizer's variable back in its learning-rate slot if a `RateTable` was left
-    there by a fit that raised (Keras calls no hook then, so nothing took it out)."""
+def take_back_learning_rate(optimizer, fit: dict) -> None:
+    """Put the optimizer's variable back in its learning-rate slot if a `RateTable` of
+    another fit than `fit` (a callback's `params`) is there: left by a fit that raised
+    (Keras calls no hook then, so nothing took it out)."""
     slot = keras_internals.learning_rate_slot(optimizer)
-    if not isinstance(slot, keras.Variable) and hasattr(slot, "variable"):  # a RateTable
+    if hasattr(slot, "riders") and slot.fit is not fit:  # a RateTable
         slot.release()
         keras_internals.fill_learning_rate_slot(optimizer, slot.variable)
 
@@ -140,10 +153,16 @@ KEPT_STEP = "_kerazoo_kept_step"  # the model's attribute: the step lives and di
 
 
 class HyperparameterSwap:
-    """Float hyperparameters of one model's optimizer held in variables for one `fit`."""
+    """Float hyperparameters of one model's optimizer held in variables for one `fit`.
 
-    def __init__(self, model: keras.Model):
+    `fit` is the callback's `params`, a dict Keras makes anew for each fit and gives to
+    every callback of it: a variable found in the optimizer from another fit was left by a
+    fit that raised (Keras calls no hook then), and is taken back to a float first.
+    """
+
+    def __init__(self, model: keras.Model, fit: dict):
         self.model = model
+        self.fit = fit
         self.optimizer = innermost(model.optimizer)
         self._swapped: dict[str, HyperparameterVariable] = {}
         self._rate_table = None
@@ -153,53 +172,80 @@ class HyperparameterSwap:
 
         `initial` is used when the optimizer has no value yet (weight_decay=None).
         """
-        current = getattr(self.optimizer, name)
-        if isinstance(current, HyperparameterVariable):  # another callback swapped it
+        take_back_learning_rate(self.optimizer, self.fit)
+        current = self._current(name)
+        if isinstance(current, HyperparameterVariable):  # another callback of this fit
             return current
         value = current if current is not None else initial
         kept = self._kept_step()
-        reused = kept.variables.get(name) if kept is not None else None
-        if reused is not None:
-            variable = reused
-            variable.assign(float(value))  # the float may have been changed between fits
-        else:
-            variable = HyperparameterVariable(value, name=name)
-        self._swapped[name] = variable
-        # Assigning a variable to an optimizer attribute also tracks it as optimizer state,
-        # which JAX's pure step needs (see fit_state); `restore` untracks it.
-        keras_internals.hold_hyperparameter_in_variable(self.optimizer, name, variable)
-        if reused is not None:
-            self.model.train_function = kept.train_function  # it reads this variable
-        else:  # the step traced so far baked the float in: a new one, traced at its first
-            # call, after every swap of this fit, so it reads all their variables
-            self.model.make_train_function(force=True)
-            self._keep_step()
+        if kept is not None and name in kept.variables and self._take_kept(kept, {name: value}):
+            return kept.variables[name]
+        variable = HyperparameterVariable(value, name=name)
+        self._hold(name, variable, value)
+        # the step traced so far baked the float in: a new one, traced at its first call,
+        # after every swap of this fit, so it reads all their variables
+        self.model.make_train_function(force=True)
+        self._keep_step()
         return variable
 
     def rate_table(self, riders=()):
         """A `RateTable` in the optimizer's learning-rate slot for this fit (TensorFlow),
         setting `riders` (variables from `variable`) along: the one the kept step reads, if
-        it reads the same variables, or a new one and a step traced to read it."""
+        it has the same riders, or a new one and a step traced to read it."""
         from kerazoo.callbacks.rate_table import RateTable  # imports TensorFlow
 
-        take_back_learning_rate(self.optimizer)
+        take_back_learning_rate(self.optimizer, self.fit)
         slot = keras_internals.learning_rate_slot(self.optimizer)
         kept = self._kept_step()
         table = kept.rate_table if kept is not None else None
         reused = (table is not None and table.variable is slot
-                  and same_objects(table.riders, riders)
-                  and all(getattr(self.optimizer, name) is variable
-                          for name, variable in kept.variables.items()))
+                  and same_objects(table.riders, riders) and self._take_kept(kept, {}))
         if not reused:
-            table = RateTable(slot, self.optimizer.iterations, riders)
+            table = RateTable(slot, keras_internals.steps_applied(self.optimizer), riders)
         keras_internals.fill_learning_rate_slot(self.optimizer, table)
+        table.fit = self.fit
         self._rate_table = table
-        if reused:
-            self.model.train_function = kept.train_function
-        else:
+        if not reused:
             self.model.make_train_function(force=True)
             self._keep_step()
         return table
+
+    def _current(self, name: str):
+        """The optimizer's `name`: a number, None, or a variable of this fit's swaps. One left
+        by a fit that raised goes back to a float here."""
+        current = getattr(self.optimizer, name)
+        if isinstance(current, HyperparameterVariable) and current.fit is not self.fit:
+            keras_internals.untrack_variable(self.optimizer, current)
+            current.fit = None
+            current = current.current_value()
+            setattr(self.optimizer, name, current)
+        return current
+
+    def _hold(self, name: str, variable: HyperparameterVariable, value: float) -> None:
+        variable.assign(float(value))
+        variable.fit = self.fit
+        self._swapped[name] = variable
+        # Assigning a variable to an optimizer attribute also tracks it as optimizer state,
+        # which JAX's pure step needs (see fit_state); `restore` untracks it.
+        keras_internals.hold_hyperparameter_in_variable(self.optimizer, name, variable)
+
+    def _take_kept(self, kept: _KeptStep, values: dict[str, float]) -> bool:
+        """Swap the kept step back in with every variable it reads, each holding the
+        optimizer's value now (or `values`): a float may have been changed between fits.
+        False, with nothing changed, when one of them cannot be."""
+        holding = {}
+        for name, variable in kept.variables.items():
+            current = self._current(name)
+            if current is variable:
+                continue  # swapped in already in this fit
+            value = values.get(name, current)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                return False  # None, or another variable of this fit
+            holding[name] = value
+        for name, value in holding.items():
+            self._hold(name, kept.variables[name], value)
+        self.model.train_function = kept.train_function
+        return True
 
     def _kept_step(self) -> _KeptStep | None:
         """The step kept by an earlier fit, if the model was not compiled again since."""
@@ -229,9 +275,11 @@ class HyperparameterSwap:
         for name, variable in self._swapped.items():
             setattr(self.optimizer, name, float(keras.ops.convert_to_numpy(variable)))
             keras_internals.untrack_variable(self.optimizer, variable)
+            variable.fit = None
         table = self._rate_table
         if table is not None:
             table.release()  # a kept step that reads it reads the variable from now on
+            table.fit = None
             keras_internals.fill_learning_rate_slot(self.optimizer, table.variable)
         if self._swapped or table is not None:
             self.model.train_function = None  # the next fit traces with the floats, or

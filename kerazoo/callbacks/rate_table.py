@@ -19,21 +19,25 @@ later fit (`HyperparameterSwap`) reads the variable whenever the table is not in
 
 Keras calls no hook when a fit raises, so the table stays in the slot until the next
 scheduled fit takes it out. Until then the step reads the rest of the interrupted epoch's
-rates, then the variable; a rate set with `optimizer.learning_rate = x` switches it to the
-variable at once. During the fit `optimizer.learning_rate` is a tensor (the rate of the next
-step), as with a `LearningRateSchedule`: set it with `=`, not `.assign`.
+rates (and momenta), then the variables; a rate set with `optimizer.learning_rate = x`
+switches it to the variable at once. During the fit `optimizer.learning_rate` is a tensor
+(the rate of the next step), as with a `LearningRateSchedule`: set it with `=`, not
+`.assign`.
 
 A momentum schedule (1cycle's Adam beta_1 or SGD momentum) rides with the rate: the table
 has a row for it, and reading the rate, which the optimizer does before its update, also
 writes that step's momentum into the variable the update reads (`HyperparameterSwap`).
 TensorFlow runs the write before the update's read: a compiled step keeps the program order
 of reads and writes of one variable. Read from Python during the fit, that variable holds
-the momentum of the last step taken.
+the momentum of the last step taken, or of the next one once something has read
+`optimizer.learning_rate` (which runs the table).
 
 TensorFlow only: JAX's compiled step reads only the optimizer's own state, so there the
-scheduler keeps setting the rate before each step. Not under `mixed_float16` either: its
-loss scaling skips steps whose gradients overflow without counting them in `iterations`,
-which would shift the table against the batches.
+scheduler keeps setting the rate before each step. Not under loss scaling either
+(`mixed_float16`, a `LossScaleOptimizer`): it skips steps whose gradients overflow without
+counting them, which would shift the table against the batches. The table is indexed by
+the optimizer's count of training steps, which under `gradient_accumulation_steps` moves
+every batch, as a rate set before every batch does.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class RateTable:
                  riders: Sequence[keras.Variable] = ()):
         self.variable = variable
         self.riders = tuple(riders)
+        self.fit = None  # the fit's params while it is in the slot (HyperparameterSwap)
         self._iterations = iterations.value
         rows = 1 + len(self.riders)
         self._rates = tf.Variable([[0.0]] * rows, shape=tf.TensorShape([rows, None]),

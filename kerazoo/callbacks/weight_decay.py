@@ -26,7 +26,7 @@ class WeightDecayScheduler(ScheduledValues):
         self._swap: HyperparameterSwap | None = None
 
     def targets(self):
-        self._swap = HyperparameterSwap(self.model)
+        self._swap = HyperparameterSwap(self.model, self.params)
         first = float(self.bind("weight_decay", self.schedules["weight_decay"])(0))
         assign = fit_state.scalar_assigner(self._swap.variable("weight_decay", initial=first))
 
