@@ -119,22 +119,68 @@ def test_a_momentum_set_between_fits_is_read_when_the_kept_step_comes_back():
     assert model.optimizer.momentum == 0.0
 
 
+class Stop(Exception):
+    pass
+
+
+def raise_at(batch_index):
+    def stop(batch, logs):
+        if batch == batch_index:
+            raise Stop
+    return keras.callbacks.LambdaCallback(on_train_batch_begin=stop)
+
+
 def test_a_momentum_left_by_a_fit_that_raised_is_a_float_after_the_next_scheduled_fit():
     # Keras calls no hook when a fit raises; the next scheduled fit takes the variable back
     model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
-
-    class Stop(Exception):
-        pass
-
-    def stop(batch, logs):
-        if batch == 2:
-            raise Stop
-
+    # at batch 3 the momentum taken back is 0.5 or 0.9; a 0 would end SGD's momentum
     with pytest.raises(Stop):
-        fit(model, [cycling_momentum(), keras.callbacks.LambdaCallback(on_train_batch_begin=stop)])
+        fit(model, [cycling_momentum(), raise_at(3)])
     fit(model, [cycling_momentum()])
     assert isinstance(model.optimizer.momentum, float)
     keras.optimizers.SGD.from_config(model.optimizer.get_config())
+
+
+def test_a_fit_that_schedules_weight_decay_alone_holds_the_momentum_as_a_float():
+    # the step kept from a fit that also scheduled momentum is not for this one: a
+    # checkpoint written during it must keep SGD's momentum a float
+    model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
+    fit(model, [cycling_momentum(), WeightDecayScheduler(lambda epoch: 0.0)])
+    seen = []
+    check = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(type(model.optimizer.momentum)))
+    fit(model, [WeightDecayScheduler(lambda epoch: 0.0), check])
+    assert seen == [float] * EPOCHS
+
+
+def test_a_callback_list_reused_after_a_fit_that_raised_leaves_floats():
+    model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
+    raising = raise_at(3)
+    callbacks = keras.callbacks.CallbackList([cycling_momentum(), raising], add_history=True,
+                                             model=model, epochs=EPOCHS, steps=STEPS)
+    x, y = ones_data()
+    with pytest.raises(Stop):
+        model.fit(x, y, batch_size=2, epochs=EPOCHS, verbose=0, callbacks=callbacks)
+    callbacks.callbacks.remove(raising)
+    model.fit(x, y, batch_size=2, epochs=EPOCHS, verbose=0, callbacks=callbacks)
+    assert isinstance(model.optimizer.momentum, float)
+    assert isinstance(model.optimizer._learning_rate, keras.Variable)
+
+
+def test_a_momentum_left_by_a_fit_that_raised_is_taken_back_by_any_swap():
+    model = constant_gradient_model(keras.optimizers.SGD(0.1, momentum=0.5))
+    with pytest.raises(Stop):
+        fit(model, [cycling_momentum(), raise_at(3)])
+    fit(model, [WeightDecayScheduler(lambda epoch: 0.0)])
+    assert isinstance(model.optimizer.momentum, float)
+    assert isinstance(model.optimizer.weight_decay, float)
+
+
+def test_of_two_per_batch_schedulers_in_one_fit_the_last_one_sets_the_rate():
+    model = constant_gradient_model(keras.optimizers.SGD(1.0))
+    fit(model, [LRScheduler(lambda step: 0.01, per="batch"),
+                LRScheduler(lambda step: 0.02, per="batch")])
+    assert weight(model) == pytest.approx(STEPS * EPOCHS * 0.02, rel=1e-5)
 
 
 def test_a_plain_fit_between_two_scheduled_ones_changes_nothing_the_schedule_sets():

@@ -77,7 +77,9 @@ class LRScheduler(ScheduledValues):
 
     def targets(self):
         optimizer = self.model.optimizer
-        take_back_learning_rate(innermost(optimizer), self.params)
+        if self._swap is not None:  # this callback's, from a fit that raised
+            self._swap.restore()
+        take_back_learning_rate(innermost(optimizer))  # a table left, or another scheduler's
         learning_rate = optimizer.learning_rate
         if not isinstance(learning_rate, keras.Variable):
             raise KerazooError(
@@ -113,8 +115,8 @@ class LRScheduler(ScheduledValues):
         elif self.per == "batch" and self.model.steps_per_execution > 1:
             warnings.warn(
                 f"{type(self).__name__} sets its values before each compiled call of "
-                f"{self.model.steps_per_execution} steps here (fit does not know the "
-                "epoch's length, or the model has several replicas or loss scaling), so "
+                f"{self.model.steps_per_execution} steps here (on JAX, under loss scaling, "
+                "with several replicas, or when fit does not know the epoch's length), so "
                 "they change once a call; compile with steps_per_execution=1 for a value "
                 "every step", stacklevel=2)
 

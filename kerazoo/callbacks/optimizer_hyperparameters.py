@@ -11,13 +11,15 @@ On TensorFlow the step traced to read the variables is kept on the model (not in
 `fit` in between traces with the floats), and the next scheduled `fit` of the same compiled
 model swaps the same variables and that step back in without tracing again. A retrace costs
 about 0.3 s for a small MLP: a second `fit` would otherwise pay it each time (a benchmark's
-timed fits did). The kept step comes back with every variable it reads, each holding the
-optimizer's value at that fit's start, so a float set between fits is what it reads. A new
-`compile`, or a hyperparameter the kept step does not read, makes a new step. JAX's step
-takes the optimizer's state as an argument, so there nothing is kept.
+timed fits did). It comes back only for a fit that swaps the same hyperparameters (in
+callback order, every other one it reads must be in place already), each variable holding
+the optimizer's value at that fit's start, so a float set between fits is what it reads;
+a hyperparameter a fit does not schedule stays a float. Otherwise, or after a new
+`compile`, a new step is traced. JAX's step takes the optimizer's state as an argument, so
+there nothing is kept.
 
-A fit that raised leaves its variables in the optimizer (Keras calls no hook then); the
-next fit with a swap of the same hyperparameter takes them back to floats first.
+A fit that raised leaves its variables and rate table in the optimizer (Keras calls no hook
+then); the next fit with any swap takes them back first.
 
 Known limit: a full-model checkpoint written *during* such a fit stores the hyperparameter
 as a tensor; Adam-family optimizers load it, SGD and RMSprop reject a non-float momentum.
@@ -103,12 +105,12 @@ def innermost(optimizer):
     return wrapped(optimizer)[-1]
 
 
-def take_back_learning_rate(optimizer, fit: dict) -> None:
-    """Put the optimizer's variable back in its learning-rate slot if a `RateTable` of
-    another fit than `fit` (a callback's `params`) is there: left by a fit that raised
-    (Keras calls no hook then, so nothing took it out)."""
+def take_back_learning_rate(optimizer, fit: dict | None = None) -> None:
+    """Put the optimizer's variable back in its learning-rate slot if a `RateTable` is
+    there; given `fit` (a callback's `params`), only one of another fit: left by a fit
+    that raised (Keras calls no hook then, so nothing took it out)."""
     slot = keras_internals.learning_rate_slot(optimizer)
-    if hasattr(slot, "riders") and slot.fit is not fit:  # a RateTable
+    if hasattr(slot, "riders") and (fit is None or slot.fit is not fit):  # a RateTable
         slot.release()
         keras_internals.fill_learning_rate_slot(optimizer, slot.variable)
 
@@ -156,8 +158,9 @@ class HyperparameterSwap:
     """Float hyperparameters of one model's optimizer held in variables for one `fit`.
 
     `fit` is the callback's `params`, a dict Keras makes anew for each fit and gives to
-    every callback of it: a variable found in the optimizer from another fit was left by a
-    fit that raised (Keras calls no hook then), and is taken back to a float first.
+    every callback of it. Variables and a rate table found in the optimizer from another fit
+    were left by a fit that raised (Keras calls no hook then): they are taken back first.
+    A callback reused for the next fit (a `CallbackList` built once) restores its own swap.
     """
 
     def __init__(self, model: keras.Model, fit: dict):
@@ -166,19 +169,22 @@ class HyperparameterSwap:
         self.optimizer = innermost(model.optimizer)
         self._swapped: dict[str, HyperparameterVariable] = {}
         self._rate_table = None
+        take_back_learning_rate(self.optimizer, fit)
+        for name, value in list(vars(self.optimizer).items()):
+            if isinstance(value, HyperparameterVariable):
+                self._current(name)
 
     def variable(self, name: str, initial: float | None = None) -> keras.Variable:
         """The variable standing for hyperparameter `name`, swapped in on first request.
 
         `initial` is used when the optimizer has no value yet (weight_decay=None).
         """
-        take_back_learning_rate(self.optimizer, self.fit)
         current = self._current(name)
         if isinstance(current, HyperparameterVariable):  # another callback of this fit
             return current
         value = current if current is not None else initial
         kept = self._kept_step()
-        if kept is not None and name in kept.variables and self._take_kept(kept, {name: value}):
+        if kept is not None and name in kept.variables and self._take_kept(kept, name, value):
             return kept.variables[name]
         variable = HyperparameterVariable(value, name=name)
         self._hold(name, variable, value)
@@ -199,7 +205,7 @@ class HyperparameterSwap:
         kept = self._kept_step()
         table = kept.rate_table if kept is not None else None
         reused = (table is not None and table.variable is slot
-                  and same_objects(table.riders, riders) and self._take_kept(kept, {}))
+                  and same_objects(table.riders, riders) and self._take_kept(kept))
         if not reused:
             table = RateTable(slot, keras_internals.steps_applied(self.optimizer), riders)
         keras_internals.fill_learning_rate_slot(self.optimizer, table)
@@ -229,20 +235,16 @@ class HyperparameterSwap:
         # which JAX's pure step needs (see fit_state); `restore` untracks it.
         keras_internals.hold_hyperparameter_in_variable(self.optimizer, name, variable)
 
-    def _take_kept(self, kept: _KeptStep, values: dict[str, float]) -> bool:
-        """Swap the kept step back in with every variable it reads, each holding the
-        optimizer's value now (or `values`): a float may have been changed between fits.
-        False, with nothing changed, when one of them cannot be."""
-        holding = {}
-        for name, variable in kept.variables.items():
-            current = self._current(name)
-            if current is variable:
-                continue  # swapped in already in this fit
-            value = values.get(name, current)
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                return False  # None, or another variable of this fit
-            holding[name] = value
-        for name, value in holding.items():
+    def _take_kept(self, kept: _KeptStep, name: str | None = None,
+                   value: float | None = None) -> bool:
+        """Swap the kept step back in, if every other variable it reads is in place for
+        this fit already; `name`'s variable then holds `value`, the optimizer's float now
+        (it may have been changed between fits). A hyperparameter this fit does not
+        schedule stays a float, so the kept step is not for it."""
+        if not all(self._current(other) is variable
+                   for other, variable in kept.variables.items() if other != name):
+            return False
+        if name is not None:
             self._hold(name, kept.variables[name], value)
         self.model.train_function = kept.train_function
         return True
