@@ -241,4 +241,5 @@ def test_with_several_steps_a_call_and_no_table_a_warning_says_values_move_once_
     x, y = ones_data(8)
     unsized = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda *_: True).batch(1)
     with pytest.warns(UserWarning, match="change once a call"):
-        model.fit(unsized, epochs=1, verbose=0, callbacks=[LRScheduler(rising, per="batch")])
+        model.fit(unsized, epochs=1, verbose=0, shuffle=False,
+                  callbacks=[LRScheduler(rising, per="batch")])
