@@ -200,8 +200,7 @@ class HyperparameterSwap:
         it has the same riders, or a new one and a step traced to read it."""
         from kerazoo.callbacks.rate_table import RateTable  # imports TensorFlow
 
-        take_back_learning_rate(self.optimizer, self.fit)
-        slot = keras_internals.learning_rate_slot(self.optimizer)
+        slot = keras_internals.learning_rate_slot(self.optimizer)  # one left: see __init__
         kept = self._kept_step()
         table = kept.rate_table if kept is not None else None
         reused = (table is not None and table.variable is slot
