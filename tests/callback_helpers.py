@@ -37,6 +37,18 @@ def weight(model: keras.Model) -> float:
     return float(keras.ops.convert_to_numpy(model.trainable_variables[0]).ravel()[0])
 
 
+class Stop(Exception):
+    """Raised by `raise_at`: a fit interrupted the way Keras calls no hook for."""
+
+
+def raise_at(index: int, hook: str = "on_train_batch_begin") -> keras.callbacks.Callback:
+    """A callback that raises `Stop` when `hook` (a batch or epoch hook) reaches `index`."""
+    def stop(at, logs):
+        if at == index:
+            raise Stop
+    return keras.callbacks.LambdaCallback(**{hook: stop})
+
+
 class EpochRecorder(keras.callbacks.Callback):
     """Keeps each epoch's logs and trainable weights (as NumPy) for assertions."""
 

@@ -19,8 +19,10 @@ from kerazoo.errors import KerazooError
 from tests.callback_helpers import (
     BatchRecorder,
     EpochRecorder,
+    Stop,
     constant_gradient_model,
     ones_data,
+    raise_at,
     weight,
 )
 
@@ -117,17 +119,6 @@ def test_a_momentum_set_between_fits_is_read_when_the_kept_step_comes_back():
     after_first = sgd_positions(range(STEPS * EPOCHS))[-1]
     assert weight(model) == pytest.approx(after_first + STEPS * EPOCHS * 0.1, rel=1e-5)
     assert model.optimizer.momentum == 0.0
-
-
-class Stop(Exception):
-    pass
-
-
-def raise_at(batch_index):
-    def stop(batch, logs):
-        if batch == batch_index:
-            raise Stop
-    return keras.callbacks.LambdaCallback(on_train_batch_begin=stop)
 
 
 def test_a_momentum_left_by_a_fit_that_raised_is_a_float_after_the_next_scheduled_fit():

@@ -13,7 +13,14 @@ import tensorflow as tf
 
 from kerazoo import keras_internals
 from kerazoo.callbacks import LRScheduler
-from tests.callback_helpers import EpochRecorder, constant_gradient_model, ones_data, weight
+from tests.callback_helpers import (
+    EpochRecorder,
+    Stop,
+    constant_gradient_model,
+    ones_data,
+    raise_at,
+    weight,
+)
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
                                 reason="the rate table is TensorFlow's")
@@ -165,16 +172,9 @@ def test_between_fits_the_optimizer_holds_its_variable_and_plain_fits_read_it(tm
 
 def fit_that_raises(model, x, y, hook, at):
     """A scheduled fit (rising rates, 2 epochs) that raises when `hook` reaches index `at`."""
-    class Stop(Exception):
-        pass
-
-    def stop(index, logs):
-        if index == at:
-            raise Stop
-
     with pytest.raises(Stop):
         model.fit(x, y, batch_size=1, epochs=2, verbose=0, callbacks=[
-            LRScheduler(rising, per="batch"), keras.callbacks.LambdaCallback(**{hook: stop})])
+            LRScheduler(rising, per="batch"), raise_at(at, hook)])
 
 
 def interrupted_at_fourth_step(model, x, y):
