@@ -11,7 +11,7 @@ from kerazoo.callbacks import DropoutScheduler, RegularizationScheduler, WeightD
 from kerazoo.errors import KerazooError
 from kerazoo.layers import ScheduledDropout
 from kerazoo.regularizers import ScheduledL1L2
-from tests.callback_helpers import EpochRecorder, zero_loss
+from tests.callback_helpers import EpochRecorder, Stop, raise_at, zero_loss
 
 WIDTH = 256
 
@@ -95,6 +95,18 @@ def test_penalty_follows_the_schedule_inside_fit():
     # afterwards: the model's variables are its own again, the strength stays where it went
     assert len(model.non_trainable_variables) == 0
     assert regularizer.get_config() == pytest.approx({"l1": 0.01, "l2": 0.2})
+
+
+def test_a_scheduler_reused_after_a_fit_that_raised_leaves_the_model_its_variables():
+    # Keras calls no hook when a fit raises: the next fit of the same callback undoes first
+    # what the raised one set up (on JAX the strengths had joined the model's state)
+    model = frozen_regularized_model(ScheduledL1L2(l1=0.01, l2=0.0))
+    scheduler = RegularizationScheduler(l2=lambda epoch: 0.1 * epoch)
+    x, y = np.ones((8, 4)), np.zeros((8, 1))
+    with pytest.raises(Stop):
+        model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[scheduler, raise_at(1)])
+    model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[scheduler])
+    assert len(model.non_trainable_variables) == 0
 
 
 def test_regularization_scheduler_without_scheduled_l1l2_is_a_clear_error():

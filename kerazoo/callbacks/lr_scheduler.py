@@ -77,8 +77,6 @@ class LRScheduler(ScheduledValues):
 
     def targets(self):
         optimizer = self.model.optimizer
-        if self._swap is not None:  # this callback's, from a fit that raised
-            self._swap.restore()
         take_back_learning_rate(innermost(optimizer))  # a table left, or another scheduler's
         learning_rate = optimizer.learning_rate
         if not isinstance(learning_rate, keras.Variable):

@@ -58,7 +58,9 @@ class ScheduledValues(keras.callbacks.Callback):
         return lambda step: float(keras.ops.convert_to_numpy(schedule(step)))
 
     def release(self) -> None:
-        """Undo what `targets` set up (called at the end of training)."""
+        """Undo what `targets` set up: called at the end of training, and at the start of
+        the next, before `targets`, for what a fit of this callback that raised left (Keras
+        calls no hook then). Nothing to undo is no error."""
 
     @property
     def acts_every_batch(self) -> bool:
@@ -90,6 +92,7 @@ class ScheduledValues(keras.callbacks.Callback):
         self._batches_seen = 0
         self.values, self._scheduled = {}, {}
         self._sync = fit_state.syncer(self.model)
+        self.release()  # a fit that raised left it set up
         targets = self.targets()
         self._plan = [(key, self.bind(key, spec), targets[key])
                       for key, spec in self.schedules.items()]

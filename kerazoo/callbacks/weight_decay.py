@@ -26,8 +26,6 @@ class WeightDecayScheduler(ScheduledValues):
         self._swap: HyperparameterSwap | None = None
 
     def targets(self):
-        if self._swap is not None:  # this callback's, from a fit that raised
-            self._swap.restore()
         self._swap = HyperparameterSwap(self.model, self.params)
         first = float(self.bind("weight_decay", self.schedules["weight_decay"])(0))
         assign = fit_state.scalar_assigner(self._swap.variable("weight_decay", initial=first))
